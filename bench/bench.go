@@ -1,0 +1,328 @@
+// Package bench measures Vetrina's throughput the way an operator would run
+// it (`vetrina bench ingest`): real broker over TCP, real ClickHouse, the
+// production ingester, and in the same run the ceiling that ClickHouse and
+// clickhouse-go allow for the same rows.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/vetrina/vetrina/broker"
+	"github.com/vetrina/vetrina/chserver"
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/sim"
+	"github.com/vetrina/vetrina/store"
+)
+
+// Config configures an ingest benchmark.
+type Config struct {
+	Events     int    // events to preload, default 2,000,000
+	Partitions int    // per topic, default 6
+	Seed       int64  // simulator seed
+	ClickHouse string // native address; empty starts a managed server in a temp dir
+	BatchRows  int
+	Linger     time.Duration
+	Logger     *slog.Logger
+	// CPUProfile, if set, receives a CPU profile of the end-to-end phase.
+	CPUProfile io.Writer
+}
+
+// Result holds the measured figures.
+type Result struct {
+	Events, Rows        int
+	ProduceSeconds      float64
+	EndToEndSeconds     float64
+	EndToEndPerSec      float64
+	CeilingSeconds      float64
+	CeilingRowsPerSec   float64
+	Ratio               float64
+	PeakRSSBytes        uint64 // this process: broker, ingester, generator
+	ClickHousePeakBytes uint64 // the managed ClickHouse, if any
+	Cores               int
+}
+
+// Print writes a human-readable report.
+func (r Result) Print(w io.Writer) {
+	fmt.Fprintf(w, "vetrina bench ingest: %d events (%d rows) on %d cores\n", r.Events, r.Rows, r.Cores)
+	fmt.Fprintf(w, "  preload into broker:        %8.2f s\n", r.ProduceSeconds)
+	fmt.Fprintf(w, "  end to end (Kafka → CH):    %8.2f s  %10.0f events/s\n", r.EndToEndSeconds, r.EndToEndPerSec)
+	fmt.Fprintf(w, "  ceiling (clickhouse-go):    %8.2f s  %10.0f rows/s\n", r.CeilingSeconds, r.CeilingRowsPerSec)
+	fmt.Fprintf(w, "  end to end / ceiling:       %8.1f %%\n", 100*r.Ratio)
+	fmt.Fprintf(w, "  peak RSS vetrina process:   %8.0f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	if r.ClickHousePeakBytes > 0 {
+		fmt.Fprintf(w, "  peak RSS ClickHouse:        %8.0f MiB\n", float64(r.ClickHousePeakBytes)/(1<<20))
+	}
+}
+
+// Ingest runs the benchmark.
+func Ingest(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Events <= 0 {
+		cfg.Events = 2_000_000
+	}
+	if cfg.Partitions <= 0 {
+		cfg.Partitions = 6
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger
+	res := Result{Events: cfg.Events, Cores: runtime.GOMAXPROCS(0)}
+
+	addr := cfg.ClickHouse
+	var chPID int
+	if addr == "" {
+		dir, err := os.MkdirTemp("", "vetrina-bench-ch-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
+		if err != nil {
+			return res, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = srv.Stop(sctx)
+		}()
+		addr, chPID = srv.NativeAddr(), srv.PID()
+	}
+
+	topics := ingest.Topics{}
+	simTopics := sim.Topics{}
+	for _, k := range event.Kinds {
+		topics[k] = "bench." + k.Plural()
+		simTopics[k] = topics[k]
+	}
+	var names []string
+	for _, k := range event.Kinds {
+		names = append(names, topics[k])
+	}
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: names, Partitions: cfg.Partitions})
+	if err != nil {
+		return res, err
+	}
+	defer b.Close()
+
+	// Preload.
+	log.Info("bench: preloading", "events", cfg.Events)
+	start := time.Now()
+	w, err := sim.NewWorld(worldConfig(cfg.Seed))
+	if err != nil {
+		return res, err
+	}
+	simStart := time.Now().UTC().Add(-time.Hour)
+	g := sim.NewGenerator(w, cfg.Seed, simStart)
+	out := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Hash{}, BatchSize: 10000, BatchBytes: 16 << 20, BatchTimeout: 50 * time.Millisecond, RequiredAcks: kafka.RequireOne, Compression: kafka.Lz4}
+	if _, err := sim.Run(ctx, w, g, out, simTopics, sim.RunConfig{Count: cfg.Events, BatchSize: 20000}, log); err != nil {
+		out.Close()
+		return res, fmt.Errorf("preload: %w", err)
+	}
+	out.Close()
+	res.ProduceSeconds = time.Since(start).Seconds()
+
+	// End to end.
+	e2e, err := openDB(ctx, addr, "bench_e2e")
+	if err != nil {
+		return res, err
+	}
+	defer e2e.Close()
+	in, err := ingest.New(ingest.Config{Brokers: []string{b.Addr()}, GroupID: "bench", Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger, Logger: log}, e2e, nil)
+	if err != nil {
+		return res, err
+	}
+	want := uint64(cfg.Events)
+	ictx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = in.Run(ictx) }()
+	// The clock starts once the ingester owns its partitions: joining a
+	// consumer group takes a few seconds (the broker's initial rebalance
+	// delay), which is not throughput.
+	for in.Ready() != nil && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start = time.Now()
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	var got uint64
+	for got < want {
+		if ctx.Err() != nil {
+			cancel()
+			wg.Wait()
+			return res, ctx.Err()
+		}
+		time.Sleep(50 * time.Millisecond)
+		got = 0
+		for _, t := range []store.Table{store.TableViews, store.TableChats, store.TablePurchases} {
+			n, _, err := e2e.Count(ctx, t)
+			if err != nil {
+				cancel()
+				wg.Wait()
+				return res, err
+			}
+			got += n
+		}
+	}
+	res.EndToEndSeconds = time.Since(start).Seconds()
+	pprof.StopCPUProfile()
+	cancel()
+	wg.Wait()
+	if got != want {
+		return res, fmt.Errorf("end to end landed %d events, want %d", got, want)
+	}
+	res.EndToEndPerSec = float64(want) / res.EndToEndSeconds
+	res.PeakRSSBytes = peakRSS("self")
+
+	// Ceiling: the same rows, decoded ahead, inserted with clickhouse-go in
+	// batches of the same size, one inserter per core.
+	ceil, err := openDB(ctx, addr, "bench_ceiling")
+	if err != nil {
+		return res, err
+	}
+	defer ceil.Close()
+	batches, rows, err := prebuild(w, cfg, simStart)
+	if err != nil {
+		return res, err
+	}
+	res.Rows = rows
+	start = time.Now()
+	if err := insertAll(ctx, ceil, batches, res.Cores); err != nil {
+		return res, err
+	}
+	res.CeilingSeconds = time.Since(start).Seconds()
+	res.CeilingRowsPerSec = float64(rows) / res.CeilingSeconds
+	res.Ratio = res.EndToEndPerSec / res.CeilingRowsPerSec
+	if chPID > 0 {
+		res.ClickHousePeakBytes = peakRSS(strconv.Itoa(chPID))
+	}
+	return res, nil
+}
+
+func worldConfig(seed int64) sim.Config {
+	c := sim.DefaultConfig()
+	c.Seed = seed
+	return c
+}
+
+func openDB(ctx context.Context, addr, db string) (*store.Store, error) {
+	st, err := store.Open(store.Config{Addr: addr, Database: db})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.DropDatabase(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// prebuild regenerates the same events (same seed and start) and decodes
+// them into batches of the configured size.
+func prebuild(w *sim.World, cfg Config, simStart time.Time) ([]store.Rows, int, error) {
+	batchRows := cfg.BatchRows
+	if batchRows <= 0 {
+		batchRows = 100_000
+	}
+	g := sim.NewGenerator(w, cfg.Seed, simStart)
+	decs := map[event.Kind]*ingest.RowDecoder{}
+	var out []store.Rows
+	rows := 0
+	for i := 0; i < cfg.Events; i++ {
+		m := g.Next()
+		d := decs[m.Kind]
+		if d == nil {
+			d = ingest.NewRowDecoder(m.Kind, event.Limits{})
+			decs[m.Kind] = d
+		}
+		if _, _, err := d.Decode(m.Value); err != nil {
+			return nil, 0, fmt.Errorf("decode generated %s: %w", m.Kind, err)
+		}
+		d.Append(0, int64(i))
+		rows++
+		if d.Rows().Len() >= batchRows {
+			out = append(out, d.Rows())
+			decs[m.Kind] = nil
+		}
+	}
+	for _, d := range decs {
+		if d != nil && d.Rows().Len() > 0 {
+			out = append(out, d.Rows())
+		}
+	}
+	return out, rows, nil
+}
+
+func insertAll(ctx context.Context, st *store.Store, batches []store.Rows, workers int) error {
+	ch := make(chan store.Rows)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range ch {
+				r.SetIngestedAt(time.Now())
+				if err := st.Insert(ctx, r); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+loop:
+	for _, r := range batches {
+		select {
+		case ch <- r:
+		case err = <-errs:
+			break loop
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
+	return err
+}
+
+// peakRSS reads VmHWM of a process from /proc (0 if unavailable).
+func peakRSS(pid string) uint64 {
+	f, err := os.Open("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

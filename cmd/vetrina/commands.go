@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/bench"
+	"github.com/vetrina/vetrina/broker"
+	"github.com/vetrina/vetrina/chserver"
+)
+
+func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("broker", "Runs the embedded Kafka-protocol broker (in memory unless --data-dir) and creates Vetrina's topics.")
+	listen := f.String("listen", "127.0.0.1:9092", "address to listen on")
+	partitions := f.Int("partitions", 6, "partitions per topic")
+	dataDir := f.String("data-dir", "", "persist the log here (default: memory only)")
+	prefix := f.String("topic-prefix", "vetrina.", "topic names are PREFIX + views, chats, ...")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	b, err := broker.Start(broker.Config{Listen: *listen, Topics: topicNames(topics(*prefix)), Partitions: *partitions, DataDir: *dataDir})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Printf("broker listening on %s\n", b.Addr())
+	log.Info("broker started", "addr", b.Addr(), "partitions", *partitions)
+	<-ctx.Done()
+	log.Info("broker stopping")
+	return nil
+}
+
+func runMigrate(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("migrate", "Creates the database and applies the schema migrations not yet applied.")
+	ch := f.clickhouse("127.0.0.1:9000")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ch)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("database %s: applied migrations %v\n", st.Database(), applied)
+	return nil
+}
+
+func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("ingest", "Consumes the Kafka topics into ClickHouse, every event exactly once. Serves /metrics, /healthz and /readyz on --http.")
+	k := f.kafka("127.0.0.1:9092")
+	ch := f.clickhouse("127.0.0.1:9000")
+	inf := f.ingest()
+	httpAddr := f.String("http", "127.0.0.1:9101", "address for /metrics, /healthz and /readyz")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ch)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := migrate(ctx, log, st); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	in, err := newIngester(k, inf, st, reg, log)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
+	}
+	log.Info("ingester starting", "brokers", *k.brokers, "clickhouse", *ch.addr, "http", srv.Addr())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.Run(gctx) })
+	g.Go(func() error { return srv.Run(gctx) })
+	return g.Wait()
+}
+
+func runSimulate(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("simulate", "Produces seeded, reproducible live-commerce traffic (catalog first, then views, chats and purchases).")
+	k := f.kafka("127.0.0.1:9092")
+	count := f.Int("count", 0, "events to produce (0 = until interrupted)")
+	rate := f.Float64("rate", 1000, "events per second (0 = as fast as possible)")
+	seed := f.Int64("seed", 1, "random seed: the same seed gives the same world and events")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	n, err := simulate(ctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, *count, *rate)
+	fmt.Printf("produced %d events\n", n)
+	return err
+}
+
+func runUp(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("up", "Runs the whole system on this machine: a managed ClickHouse (data under --data-dir), the embedded broker, the ingester, the HTTP API and the simulator. With --brokers and --clickhouse it uses those servers and starts none of its own.")
+	dataDir := f.String("data-dir", ".vetrina", "where the managed ClickHouse keeps its data")
+	httpAddr := f.String("http", "127.0.0.1:8080", "HTTP API address")
+	brokerListen := f.String("broker-listen", "127.0.0.1:9092", "embedded broker address")
+	partitions := f.Int("partitions", 6, "partitions per topic of the embedded broker")
+	chNative := f.Int("clickhouse-native-port", 9000, "managed ClickHouse native port")
+	chHTTP := f.Int("clickhouse-http-port", 8123, "managed ClickHouse HTTP port")
+	simRate := f.Float64("sim-rate", 200, "simulated events per second (0 disables the simulator)")
+	seed := f.Int64("seed", 1, "simulator seed")
+	k := f.kafka("")
+	ch := f.clickhouse("")
+	inf := f.ingest()
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	var lines []string
+	if *ch.addr == "" {
+		dir, err := filepath.Abs(filepath.Join(*dataDir, "clickhouse"))
+		if err != nil {
+			return err
+		}
+		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, NativePort: *chNative, HTTPPort: *chHTTP, Logger: log})
+		if err != nil {
+			return fmt.Errorf("start managed ClickHouse (install it with `apt-get install clickhouse-server clickhouse-client`, or pass --clickhouse): %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := srv.Stop(sctx); err != nil {
+				log.Warn("stop ClickHouse", "err", err)
+			}
+		}()
+		*ch.addr = srv.NativeAddr()
+		lines = append(lines,
+			"ClickHouse native   "+srv.NativeAddr()+"   (clickhouse-client --host 127.0.0.1 --port "+portOf(srv.NativeAddr())+" --user analyst)",
+			"ClickHouse HTTP     http://"+srv.HTTPAddr()+"/",
+			"ClickHouse data     "+dir)
+	} else {
+		lines = append(lines, "ClickHouse native   "+*ch.addr+"   (external)")
+	}
+	if *k.brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: *brokerListen, Topics: topicNames(topics(*k.topicPrefix)), Partitions: *partitions})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		*k.brokers = b.Addr()
+		lines = append(lines, "Kafka broker        "+b.Addr()+"   (embedded, in memory)")
+	} else {
+		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
+	}
+	st, err := openStore(ch)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := migrate(ctx, log, st); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	in, err := newIngester(k, inf, st, reg, log)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
+	}
+	lines = append(lines,
+		"HTTP API            http://"+srv.Addr()+"/   (/healthz /readyz /metrics)",
+		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
+		"Database            "+*ch.database)
+	if *simRate > 0 {
+		lines = append(lines, fmt.Sprintf("Simulator           %.0f events/s, seed %d", *simRate, *seed))
+	}
+	fmt.Fprintf(os.Stdout, "\nVetrina is up. Ctrl-C stops everything.\n\n  %s\n\n", strings.Join(lines, "\n  "))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.Run(gctx) })
+	g.Go(func() error { return srv.Run(gctx) })
+	if *simRate > 0 {
+		g.Go(func() error {
+			_, err := simulate(gctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, 0, *simRate)
+			return err
+		})
+	}
+	err = g.Wait()
+	log.Info("vetrina stopped")
+	return err
+}
+
+func portOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i+1:]
+	}
+	return addr
+}
+
+func runBench(ctx context.Context, log *slog.Logger, args []string) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		return fmt.Errorf("usage: vetrina bench ingest [flags]")
+	}
+	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker, then measures in one run: end-to-end events/s into ClickHouse through the ingester, and the raw clickhouse-go batch insert rate of the same rows (the ceiling). Starts a managed ClickHouse unless --clickhouse is given.")
+	events := f.Int("events", 2_000_000, "events to preload")
+	partitions := f.Int("partitions", 6, "partitions per topic")
+	ch := f.clickhouse("")
+	inf := f.ingest()
+	seed := f.Int64("seed", 7, "simulator seed")
+	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the end-to-end phase to this file")
+	if err := f.parse(args[1:]); err != nil {
+		return err
+	}
+	var prof io.Writer
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		prof = pf
+	}
+	res, err := bench.Ingest(ctx, bench.Config{
+		Events: *events, Partitions: *partitions, Seed: *seed,
+		ClickHouse: *ch.addr, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
+	})
+	if err != nil {
+		return err
+	}
+	res.Print(os.Stdout)
+	return nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
+	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/sim"
+	"github.com/vetrina/vetrina/store"
+)
+
+func topics(prefix string) ingest.Topics {
+	t := ingest.Topics{}
+	for _, k := range event.Kinds {
+		t[k] = prefix + k.Plural()
+	}
+	return t
+}
+
+func topicNames(t ingest.Topics) []string {
+	var out []string
+	for _, k := range event.Kinds {
+		out = append(out, t[k])
+	}
+	return out
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewBuildInfoCollector())
+	return reg
+}
+
+func openStore(c chFlags) (*store.Store, error) {
+	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password})
+}
+
+// migrate applies the migrations, waiting for ClickHouse to come up.
+func migrate(ctx context.Context, log *slog.Logger, st *store.Store) error {
+	wait := 500 * time.Millisecond
+	for {
+		applied, err := st.Migrate(ctx)
+		if err == nil {
+			if len(applied) > 0 {
+				log.Info("schema migrations applied", "database", st.Database(), "versions", applied)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("migrate: ClickHouse not ready; retrying", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+func newIngester(k kafkaFlags, f ingestFlags, st *store.Store, reg prometheus.Registerer, log *slog.Logger) (*ingest.Ingester, error) {
+	dw := *f.dedupWindow
+	if dw == 0 {
+		dw = -1
+	}
+	return ingest.New(ingest.Config{
+		Brokers:     k.brokerList(),
+		GroupID:     *f.group,
+		Topics:      topics(*k.topicPrefix),
+		BatchRows:   *f.batchRows,
+		Linger:      *f.linger,
+		DedupWindow: dw,
+		Limits:      event.Limits{MaxBytes: *f.maxBytes},
+		Logger:      log,
+	}, st, ingest.NewMetrics(reg))
+}
+
+func ingestChecks(in *ingest.Ingester, st *store.Store) map[string]api.Check {
+	return map[string]api.Check{
+		"clickhouse": st.Ping,
+		"ingest":     func(context.Context) error { return in.Ready() },
+	}
+}
+
+func newWriter(brokers []string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         kafka.TCP(brokers...),
+		Balancer:     &kafka.Hash{},
+		BatchSize:    2000,
+		BatchBytes:   4 << 20,
+		BatchTimeout: 20 * time.Millisecond,
+		RequiredAcks: kafka.RequireAll,
+		Compression:  kafka.Lz4,
+	}
+}
+
+// simulate runs the simulator until count events are produced or ctx ends.
+func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, seed int64, count int, rate float64) (int, error) {
+	cfg := sim.DefaultConfig()
+	cfg.Seed = seed
+	w, err := sim.NewWorld(cfg)
+	if err != nil {
+		return 0, err
+	}
+	g := sim.NewGenerator(w, seed, time.Now().UTC())
+	out := newWriter(brokers)
+	defer out.Close()
+	st := sim.Topics{}
+	for k, v := range t {
+		st[k] = v
+	}
+	n, err := sim.Run(ctx, w, g, out, st, sim.RunConfig{Count: count, Rate: rate}, log)
+	if err != nil && ctx.Err() == nil {
+		return n, fmt.Errorf("simulate: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,603 @@
+package event
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// scanner is a minimal JSON reader for the flat objects of the contract. It
+// never allocates except to unescape strings that contain escapes; string
+// results alias the input or the scanner's scratch buffer and are valid until
+// the next call.
+type scanner struct {
+	data    []byte
+	pos     int
+	scratch []byte
+	field   string // member being decoded, for error messages
+}
+
+func (s *scanner) reset(data []byte) {
+	s.data = data
+	s.pos = 0
+	s.field = ""
+}
+
+func (s *scanner) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) malformed(msg string) *Error {
+	return &Error{Reason: ReasonMalformed, Field: s.field, Msg: msg + " at byte " + strconv.Itoa(s.pos)}
+}
+
+func (s *scanner) wrongType(want string) *Error {
+	return &Error{Reason: ReasonWrongType, Field: s.field, Msg: "want " + want}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.pos >= len(s.data) {
+		return 0
+	}
+	return s.data[s.pos]
+}
+
+// object iterates the members of a top-level object, calling member with
+// each key (valid only during the call). member must consume the value.
+func (s *scanner) object(member func(key []byte) *Error) *Error {
+	if s.peek() != '{' {
+		return s.malformed("want a JSON object")
+	}
+	s.pos++
+	if s.peek() == '}' {
+		s.pos++
+		return s.end()
+	}
+	for {
+		if s.peek() != '"' {
+			return s.malformed("want a member name")
+		}
+		key, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		if s.peek() != ':' {
+			return s.malformed("want ':'")
+		}
+		s.pos++
+		s.ws()
+		s.field = ""
+		if err := member(key); err != nil {
+			return err
+		}
+		s.field = ""
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return s.end()
+		default:
+			return s.malformed("want ',' or '}'")
+		}
+	}
+}
+
+func (s *scanner) end() *Error {
+	s.ws()
+	if s.pos != len(s.data) {
+		return s.malformed("trailing data after the object")
+	}
+	return nil
+}
+
+// isNull consumes a null literal if one is next.
+func (s *scanner) isNull() bool {
+	s.ws()
+	if len(s.data)-s.pos >= 4 && string(s.data[s.pos:s.pos+4]) == "null" {
+		s.pos += 4
+		return true
+	}
+	return false
+}
+
+// rawString reads a string token and returns its unescaped bytes.
+func (s *scanner) rawString() ([]byte, *Error) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return nil, s.wrongType("a string")
+	}
+	s.pos++
+	start := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			out := s.data[start:s.pos]
+			s.pos++
+			if !utf8.Valid(out) {
+				return nil, &Error{Reason: ReasonMalformed, Field: s.field, Msg: "string is not valid UTF-8"}
+			}
+			return out, nil
+		case c == '\\':
+			return s.escapedString(start)
+		case c < 0x20:
+			return nil, s.malformed("control character in string")
+		}
+		s.pos++
+	}
+	return nil, s.malformed("unterminated string")
+}
+
+func (s *scanner) escapedString(start int) ([]byte, *Error) {
+	buf := append(s.scratch[:0], s.data[start:s.pos]...)
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			s.scratch = buf
+			if !utf8.Valid(buf) {
+				return nil, &Error{Reason: ReasonMalformed, Field: s.field, Msg: "string is not valid UTF-8"}
+			}
+			return buf, nil
+		case c < 0x20:
+			return nil, s.malformed("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			s.pos++
+			continue
+		}
+		if s.pos+1 >= len(s.data) {
+			break
+		}
+		e := s.data[s.pos+1]
+		s.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return nil, s.malformed("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(s.data)-s.pos >= 2 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+					s.pos += 2
+					if r2, ok = s.hex4(); !ok {
+						return nil, s.malformed("bad \\u escape")
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return nil, s.malformed("bad escape")
+		}
+	}
+	s.scratch = buf
+	return nil, s.malformed("unterminated string")
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if len(s.data)-s.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.data[s.pos : s.pos+4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	s.pos += 4
+	return r, true
+}
+
+// number returns the raw bytes of a JSON number token.
+func (s *scanner) number() ([]byte, *Error) {
+	start := s.pos
+	if s.pos < len(s.data) && s.data[s.pos] == '-' {
+		s.pos++
+	}
+	digits := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+			s.pos++
+			continue
+		}
+		break
+	}
+	if s.pos == digits {
+		return nil, nil
+	}
+	return s.data[start:s.pos], nil
+}
+
+// uint reads an unsigned integer given as a JSON number or a decimal string.
+func (s *scanner) uint() (uint64, *Error) {
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == '"' {
+		str, err := s.rawString()
+		if err != nil {
+			return 0, err
+		}
+		return s.parseUint(str)
+	}
+	tok, err := s.number()
+	if err != nil {
+		return 0, err
+	}
+	if tok == nil {
+		if err := s.skip(); err != nil {
+			return 0, err
+		}
+		return 0, s.wrongType("an unsigned integer")
+	}
+	return s.parseUint(tok)
+}
+
+func (s *scanner) parseUint(tok []byte) (uint64, *Error) {
+	if len(tok) == 0 {
+		return 0, s.wrongType("an unsigned integer")
+	}
+	var n uint64
+	for i, c := range tok {
+		if c < '0' || c > '9' {
+			if i == 0 && c == '-' && len(tok) > 1 {
+				return 0, &Error{Reason: ReasonOutOfRange, Field: s.field, Msg: "must not be negative"}
+			}
+			return 0, s.wrongType("an unsigned integer")
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, &Error{Reason: ReasonOutOfRange, Field: s.field, Msg: "does not fit in 64 bits"}
+		}
+		n = n*10 + d
+	}
+	return n, nil
+}
+
+// int reads a signed integer JSON number (no strings).
+func (s *scanner) int() (int64, *Error) {
+	s.ws()
+	tok, err := s.number()
+	if err != nil {
+		return 0, err
+	}
+	if tok == nil {
+		if err := s.skip(); err != nil {
+			return 0, err
+		}
+		return 0, s.wrongType("an integer")
+	}
+	n, perr := strconv.ParseInt(string(tok), 10, 64)
+	if perr != nil {
+		return 0, s.wrongType("an integer")
+	}
+	return n, nil
+}
+
+// float reads a finite JSON number.
+func (s *scanner) float() (float64, *Error) {
+	s.ws()
+	tok, err := s.number()
+	if err != nil {
+		return 0, err
+	}
+	if tok == nil {
+		if err := s.skip(); err != nil {
+			return 0, err
+		}
+		return 0, s.wrongType("a number")
+	}
+	f, perr := strconv.ParseFloat(string(tok), 64)
+	if perr != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, s.wrongType("a finite number")
+	}
+	return f, nil
+}
+
+func (s *scanner) bool() (bool, *Error) {
+	s.ws()
+	rest := s.data[s.pos:]
+	switch {
+	case len(rest) >= 4 && string(rest[:4]) == "true":
+		s.pos += 4
+		return true, nil
+	case len(rest) >= 5 && string(rest[:5]) == "false":
+		s.pos += 5
+		return false, nil
+	}
+	if err := s.skip(); err != nil {
+		return false, err
+	}
+	return false, s.wrongType("true or false")
+}
+
+func (s *scanner) string() ([]byte, *Error) {
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == '"' {
+		return s.rawString()
+	}
+	if err := s.skip(); err != nil {
+		return nil, err
+	}
+	return nil, s.wrongType("a string")
+}
+
+// time reads an RFC 3339 string or integer Unix milliseconds.
+func (s *scanner) time() (time.Time, *Error) {
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == '"' {
+		str, err := s.rawString()
+		if err != nil {
+			return time.Time{}, err
+		}
+		t, ok := parseRFC3339(str)
+		if !ok {
+			return time.Time{}, &Error{Reason: ReasonBadTimestamp, Field: s.field, Msg: "want RFC 3339, e.g. 2026-11-25T16:15:00Z"}
+		}
+		return t, nil
+	}
+	tok, err := s.number()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if tok == nil {
+		if err := s.skip(); err != nil {
+			return time.Time{}, err
+		}
+		return time.Time{}, s.wrongType("an RFC 3339 string or Unix milliseconds")
+	}
+	ms, perr := strconv.ParseInt(string(tok), 10, 64)
+	if perr != nil {
+		return time.Time{}, &Error{Reason: ReasonBadTimestamp, Field: s.field, Msg: "want integer Unix milliseconds"}
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+// strings reads an array of strings, appending copies to dst.
+func (s *scanner) strings(dst []string) ([]string, *Error) {
+	if s.peek() != '[' {
+		if err := s.skip(); err != nil {
+			return nil, err
+		}
+		return nil, s.wrongType("an array of strings")
+	}
+	s.pos++
+	if s.peek() == ']' {
+		s.pos++
+		return dst, nil
+	}
+	for {
+		str, err := s.string()
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, string(str))
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return dst, nil
+		default:
+			return nil, s.malformed("want ',' or ']'")
+		}
+	}
+}
+
+// skip consumes any JSON value, checking its syntax.
+func (s *scanner) skip() *Error {
+	return s.skipDepth(0)
+}
+
+func (s *scanner) skipDepth(depth int) *Error {
+	if depth > 64 {
+		return s.malformed("nesting too deep")
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, err := s.rawString()
+		if err != nil && err.Reason == ReasonWrongType {
+			return s.malformed("bad string")
+		}
+		return err
+	case c == '{':
+		s.pos++
+		if s.peek() == '}' {
+			s.pos++
+			return nil
+		}
+		for {
+			if s.peek() != '"' {
+				return s.malformed("want a member name")
+			}
+			if _, err := s.rawString(); err != nil {
+				return err
+			}
+			if s.peek() != ':' {
+				return s.malformed("want ':'")
+			}
+			s.pos++
+			if err := s.skipDepth(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.pos++
+			case '}':
+				s.pos++
+				return nil
+			default:
+				return s.malformed("want ',' or '}'")
+			}
+		}
+	case c == '[':
+		s.pos++
+		if s.peek() == ']' {
+			s.pos++
+			return nil
+		}
+		for {
+			if err := s.skipDepth(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.pos++
+			case ']':
+				s.pos++
+				return nil
+			default:
+				return s.malformed("want ',' or ']'")
+			}
+		}
+	case c == 't' || c == 'f':
+		if _, err := s.bool(); err != nil {
+			return s.malformed("bad literal")
+		}
+		return nil
+	case c == 'n':
+		if !s.isNull() {
+			return s.malformed("bad literal")
+		}
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		tok, _ := s.number()
+		if _, err := strconv.ParseFloat(string(tok), 64); err != nil {
+			if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+				return s.malformed("bad number")
+			}
+		}
+		return nil
+	default:
+		return s.malformed("want a JSON value")
+	}
+}
+
+// parseRFC3339 parses YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM) without
+// allocating; anything unusual falls back to the standard library.
+func parseRFC3339(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return fallbackRFC3339(b)
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
+		return fallbackRFC3339(b)
+	}
+	i := 19
+	nsec := 0
+	if b[i] == '.' {
+		i++
+		start := i
+		scale := 100000000
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			nsec += int(b[i]-'0') * scale
+			scale /= 10
+			i++
+		}
+		if i == start || i-start > 9 {
+			return fallbackRFC3339(b)
+		}
+	}
+	offset := 0
+	switch {
+	case i == len(b)-1 && (b[i] == 'Z' || b[i] == 'z'):
+	case i == len(b)-6 && (b[i] == '+' || b[i] == '-') && b[i+3] == ':':
+		oh, okh := digits(b[i+1 : i+3])
+		om, okm := digits(b[i+4 : i+6])
+		if !okh || !okm || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = (oh*60 + om) * 60
+		if b[i] == '-' {
+			offset = -offset
+		}
+	default:
+		return fallbackRFC3339(b)
+	}
+	days := daysFromCivil(year, month, day)
+	unix := int64(days)*86400 + int64(hour*3600+minute*60+sec) - int64(offset)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+func fallbackRFC3339(b []byte) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns days since 1970-01-01 (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}

@@ -1,0 +1,643 @@
+// Package ingest moves messages from the Kafka topics into ClickHouse, each
+// exactly once as readers of the tables see it.
+//
+// One consumer group owns the topics; for every partition it is assigned the
+// ingester reads with its own fetcher, decodes and validates each message
+// (package event), and lands batches through the store. Exactly once rests on
+// three facts:
+//   - every row keeps its Kafka partition and offset, and each insert is one
+//     ClickHouse part (atomic), so max(kafka_offset) per partition tells what
+//     has landed: on assignment the ingester resumes after it, whatever Kafka's
+//     committed offset says (a committed offset only ever skips ahead over
+//     batches that landed whole);
+//   - dead letters of a batch are inserted before its events, and a rejected
+//     message is only written if its offset is above the dead-letter
+//     watermark, so a crash between the two inserts loses and doubles nothing;
+//   - a partition is only read by the member of the current generation:
+//     kafka-go's Generation waits for the partition goroutines to return
+//     (they finish or abandon their batch) before the member rejoins.
+//
+// A producer that sends the same event_id twice within the last
+// Config.DedupWindow events of a partition is stored once.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/store"
+)
+
+// Store is what the ingester needs from ClickHouse.
+type Store interface {
+	Insert(ctx context.Context, rows store.Rows) error
+	Watermarks(ctx context.Context, table store.Table) (map[int32]int64, error)
+	DeadLetterWatermarks(ctx context.Context, topic string) (map[int32]int64, error)
+	RecentEventIDs(ctx context.Context, table store.Table, partition int32, after int64) ([]string, error)
+}
+
+// Topics maps each kind of message to its topic.
+type Topics map[event.Kind]string
+
+// DefaultTopics returns vetrina.views, vetrina.chats, ... for every kind.
+func DefaultTopics() Topics {
+	t := Topics{}
+	for _, k := range event.Kinds {
+		t[k] = "vetrina." + k.Plural()
+	}
+	return t
+}
+
+// Config configures an Ingester.
+type Config struct {
+	Brokers      []string
+	GroupID      string        // default "vetrina-ingest"
+	Topics       Topics        // default DefaultTopics()
+	BatchRows    int           // flush a partition's batch at this many rows; default 100000
+	Linger       time.Duration // flush a non-empty batch this long after its first row; default 250ms
+	DedupWindow  int           // event ids remembered per partition; default 262144; negative disables
+	FetchBytes   int           // max bytes per fetch; default 1 MiB
+	FlushTimeout time.Duration // time allowed to land the in-flight batch at shutdown; default 20s
+	Limits       event.Limits
+	Logger       *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("ingest: no brokers configured")
+	}
+	if c.GroupID == "" {
+		c.GroupID = "vetrina-ingest"
+	}
+	if c.Topics == nil {
+		c.Topics = DefaultTopics()
+	}
+	for _, k := range event.Kinds {
+		if c.Topics[k] == "" {
+			return fmt.Errorf("ingest: no topic configured for %s", k.Plural())
+		}
+	}
+	if c.BatchRows <= 0 {
+		c.BatchRows = 100_000
+	}
+	if c.Linger <= 0 {
+		c.Linger = 250 * time.Millisecond
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = 1 << 18
+	}
+	if c.FetchBytes <= 0 {
+		c.FetchBytes = 1 << 20
+	}
+	if c.FlushTimeout <= 0 {
+		c.FlushTimeout = 20 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Ingester consumes the topics into the store.
+type Ingester struct {
+	cfg     Config
+	st      Store
+	m       *Metrics
+	log     *slog.Logger
+	kinds   map[string]event.Kind
+	seed    maphash.Seed
+	dialer  *kafka.Dialer
+	joined  atomic.Bool
+	brokerE atomic.Pointer[string]
+	chE     atomic.Pointer[string]
+	owned   atomic.Int64
+}
+
+// New validates cfg and returns an Ingester; Run starts it.
+func New(cfg Config, st Store, m *Metrics) (*Ingester, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	kinds := map[string]event.Kind{}
+	for k, t := range cfg.Topics {
+		if _, dup := kinds[t]; dup {
+			return nil, fmt.Errorf("ingest: topic %s configured for two kinds", t)
+		}
+		kinds[t] = k
+	}
+	return &Ingester{
+		cfg: cfg, st: st, m: m, log: cfg.Logger, kinds: kinds, seed: maphash.MakeSeed(),
+		dialer: &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true},
+	}, nil
+}
+
+// Ready returns nil when the ingester is in a consumer generation and its
+// last broker and ClickHouse operations succeeded; otherwise why not.
+func (in *Ingester) Ready() error {
+	if e := in.brokerE.Load(); e != nil {
+		return errors.New("kafka: " + *e)
+	}
+	if e := in.chE.Load(); e != nil {
+		return errors.New("clickhouse: " + *e)
+	}
+	if !in.joined.Load() {
+		return errors.New("kafka: not yet in a consumer group generation")
+	}
+	return nil
+}
+
+func (in *Ingester) setBrokerErr(err error) {
+	if err == nil {
+		in.brokerE.Store(nil)
+		return
+	}
+	s := err.Error()
+	in.brokerE.Store(&s)
+	in.m.brokerErrors.Inc()
+}
+
+func (in *Ingester) setCHErr(err error) {
+	if err == nil {
+		if in.chE.Load() != nil {
+			in.chE.Store(nil)
+		}
+		return
+	}
+	s := err.Error()
+	in.chE.Store(&s)
+	in.m.chErrors.WithLabelValues(store.ErrorCode(err)).Inc()
+}
+
+// Run consumes until ctx is done, then lands or abandons the in-flight
+// batches (nothing is lost either way), leaves the group and returns nil.
+func (in *Ingester) Run(ctx context.Context) error {
+	topics := make([]string, 0, len(in.cfg.Topics))
+	for _, k := range event.Kinds {
+		topics = append(topics, in.cfg.Topics[k])
+	}
+	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                     in.cfg.GroupID,
+		Brokers:                in.cfg.Brokers,
+		Dialer:                 in.dialer,
+		Topics:                 topics,
+		GroupBalancers:         []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
+		StartOffset:            kafka.FirstOffset,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		HeartbeatInterval:      time.Second,
+		SessionTimeout:         10 * time.Second,
+		RebalanceTimeout:       30 * time.Second,
+		JoinGroupBackoff:       time.Second,
+		Timeout:                10 * time.Second,
+		ErrorLogger:            kafka.LoggerFunc(func(f string, a ...any) { in.log.Debug("kafka-go", "msg", fmt.Sprintf(f, a...)) }),
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: consumer group %s: %w", in.cfg.GroupID, err)
+	}
+	defer group.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		gen, err := group.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			in.joined.Store(false)
+			in.setBrokerErr(err)
+			in.log.Warn("ingest: join consumer group", "group", in.cfg.GroupID, "err", err)
+			continue
+		}
+		in.setBrokerErr(nil)
+		in.joined.Store(true)
+		n := 0
+		for topic, parts := range gen.Assignments {
+			for _, p := range parts {
+				n++
+				pc := &partitionConsumer{in: in, gen: gen, topic: topic, kind: in.kinds[topic], partition: int32(p.ID), committed: p.Offset}
+				wg.Add(1)
+				gen.Start(func(gctx context.Context) {
+					defer wg.Done()
+					pc.run(ctx, gctx)
+				})
+			}
+		}
+		in.log.Info("ingest: joined generation", "group", in.cfg.GroupID, "generation", gen.ID, "partitions", n)
+	}
+}
+
+// partitionConsumer lands one partition for the lifetime of a generation.
+type partitionConsumer struct {
+	in        *Ingester
+	gen       *kafka.Generation
+	topic     string
+	kind      event.Kind
+	partition int32
+	committed int64 // from the group coordinator, < 0 if none
+
+	table     store.Table
+	wm, dlWM  int64 // highest offset landed in the table and in dead_letters
+	next      int64 // next offset to read
+	rows      store.Rows
+	dl        store.DeadLetterRows
+	dec       *RowDecoder
+	win       *window
+	batchMax  int64 // highest offset read into the current batch
+	newest    time.Time
+	first     time.Time // when the batch got its first message
+	consumed  interface{ Add(float64) }
+	partLabel string
+}
+
+// run consumes the partition until either ctx (the process) or gctx (the
+// generation) ends.
+func (pc *partitionConsumer) run(ctx, gctx context.Context) {
+	in := pc.in
+	in.owned.Add(1)
+	in.m.assigned.Inc()
+	defer func() { in.owned.Add(-1); in.m.assigned.Dec() }()
+	pc.partLabel = strconv.Itoa(int(pc.partition))
+	log := in.log.With("topic", pc.topic, "partition", pc.partition)
+
+	// Either end stops the partition.
+	runCtx, cancel := context.WithCancel(gctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+
+	if err := pc.resume(runCtx); err != nil {
+		log.Debug("ingest: partition stopped before resuming", "err", err)
+		return
+	}
+	log.Info("ingest: partition assigned", "from_offset", pc.next, "table_watermark", pc.wm, "dead_letter_watermark", pc.dlWM)
+
+	chunks := make(chan fetched, 2)
+	fetchDone := make(chan struct{})
+	go func() {
+		defer close(fetchDone)
+		pc.fetch(runCtx, chunks)
+	}()
+	defer func() { cancel(); <-fetchDone }()
+
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for {
+		select {
+		case c := <-chunks:
+			for i := range c.msgs {
+				pc.process(&c.msgs[i])
+				if pc.pending() >= in.cfg.BatchRows {
+					if !pc.flush(runCtx) {
+						return
+					}
+					linger.Stop()
+				}
+			}
+			if c.highWater >= 0 {
+				in.m.lag.WithLabelValues(pc.topic, pc.partLabel).Set(float64(max(c.highWater-pc.next, 0)))
+			}
+			if pc.batchMax >= 0 && pc.first.IsZero() {
+				pc.first = time.Now()
+				linger.Reset(in.cfg.Linger)
+			}
+		case <-linger.C:
+			if !pc.flush(runCtx) {
+				return
+			}
+		case <-runCtx.Done():
+			// Land what was read, with a fresh deadline: the generation or
+			// the process is ending, but the batch is still ours until we
+			// return.
+			fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.FlushTimeout)
+			if pc.flush(fctx) {
+				log.Info("ingest: partition released", "next_offset", pc.next)
+			} else {
+				log.Warn("ingest: partition released with its batch abandoned; it will be read again", "from_offset", pc.wm+1)
+			}
+			fcancel()
+			return
+		}
+	}
+}
+
+// resume reads the watermarks from ClickHouse, retrying until they are
+// known or ctx ends.
+func (pc *partitionConsumer) resume(ctx context.Context) error {
+	in := pc.in
+	pc.table = store.TableFor(pc.kind)
+	pc.dec = NewRowDecoder(pc.kind, in.cfg.Limits)
+	pc.rows = pc.dec.Rows()
+	pc.batchMax = -1
+	pc.consumed = in.m.consumed.WithLabelValues(pc.topic)
+	err := retry(ctx, func() error {
+		wms, err := in.st.Watermarks(ctx, pc.table)
+		if err == nil {
+			var dls map[int32]int64
+			if dls, err = in.st.DeadLetterWatermarks(ctx, pc.topic); err == nil {
+				pc.wm, pc.dlWM = wmOr(wms, pc.partition), wmOr(dls, pc.partition)
+				if pc.kind.IsEvent() && in.cfg.DedupWindow > 0 {
+					pc.win = newWindow(in.cfg.DedupWindow, in.seed)
+					var ids []string
+					if ids, err = in.st.RecentEventIDs(ctx, pc.table, pc.partition, pc.wm-int64(in.cfg.DedupWindow)); err == nil {
+						for _, id := range ids {
+							pc.win.seen(id)
+						}
+					}
+				}
+			}
+		}
+		in.setCHErr(err)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Resume after what ClickHouse holds; a committed offset beyond it
+	// means the batches in between landed whole (possibly all dead
+	// letters, which the table watermark does not show).
+	pc.next = max(pc.wm+1, pc.committed)
+	return nil
+}
+
+func wmOr(m map[int32]int64, p int32) int64 {
+	if v, ok := m[p]; ok {
+		return v
+	}
+	return -1
+}
+
+// retry calls f until it succeeds or ctx ends, backing off from 100ms to 10s.
+func retry(ctx context.Context, f func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+func (pc *partitionConsumer) pending() int { return pc.rows.Len() + pc.dl.Len() }
+
+// process decodes one message into the batch or the dead letters.
+func (pc *partitionConsumer) process(msg *record) {
+	pc.consumed.Add(1)
+	pc.batchMax = msg.offset
+	pc.next = msg.offset + 1
+	id, ts, err := pc.dec.Decode(msg.value)
+	if err != nil {
+		if msg.offset <= pc.dlWM {
+			return // landed before a crash or rebalance
+		}
+		reason, detail := string(event.ReasonMalformed), err.Error()
+		var de *event.Error
+		if errors.As(err, &de) {
+			reason = string(de.Reason)
+		}
+		pc.dl.Add(pc.topic, pc.partition, msg.offset, msg.value, reason, detail)
+		pc.in.m.deadLetters.WithLabelValues(pc.topic, reason).Inc()
+		return
+	}
+	if msg.offset <= pc.wm {
+		return
+	}
+	if id != "" && pc.win.seen(id) {
+		pc.in.m.duplicates.WithLabelValues(pc.topic).Inc()
+		return
+	}
+	if ts.After(pc.newest) {
+		pc.newest = ts
+	}
+	pc.dec.Append(pc.partition, msg.offset)
+}
+
+// flush lands the batch: dead letters first, then rows, then commits the
+// offset to Kafka. It retries ClickHouse until ctx ends; after a failed
+// insert it asks ClickHouse whether the insert landed anyway (a timeout can
+// hide a success) before trying again. It reports whether the batch landed.
+func (pc *partitionConsumer) flush(ctx context.Context) bool {
+	in := pc.in
+	pc.first = time.Time{}
+	if pc.batchMax < 0 {
+		return true
+	}
+	now := time.Now()
+	if pc.dl.Len() > 0 {
+		pc.dl.IngestedAt = now
+		top := pc.dl.MaxOffset()
+		if !pc.insert(ctx, &pc.dl, top, func(ctx context.Context) (int64, error) {
+			m, err := in.st.DeadLetterWatermarks(ctx, pc.topic)
+			return wmOr(m, pc.partition), err
+		}) {
+			return false
+		}
+		pc.dlWM = top
+		pc.dl.Reset()
+	}
+	if n := pc.rows.Len(); n > 0 {
+		top := pc.rows.MaxOffset()
+		pc.rows.SetIngestedAt(now)
+		if !pc.insert(ctx, pc.rows, top, func(ctx context.Context) (int64, error) {
+			m, err := in.st.Watermarks(ctx, pc.table)
+			return wmOr(m, pc.partition), err
+		}) {
+			return false
+		}
+		pc.wm = top
+		pc.rows.Reset()
+		if !pc.newest.IsZero() {
+			in.m.freshness.WithLabelValues(pc.topic).Observe(time.Since(pc.newest).Seconds())
+			in.m.lastEvent.WithLabelValues(pc.topic).Set(float64(pc.newest.Unix()))
+		}
+	}
+	pc.newest = time.Time{}
+	next := pc.batchMax + 1
+	pc.batchMax = -1
+	// The commit is a hint for other consumers and lag tools; the
+	// watermarks in ClickHouse are the truth, so a failed commit loses
+	// nothing.
+	if err := pc.gen.CommitOffsets(map[string]map[int]int64{pc.topic: {int(pc.partition): next}}); err != nil {
+		in.m.brokerErrors.Inc()
+		in.log.Debug("ingest: commit offset", "topic", pc.topic, "partition", pc.partition, "err", err)
+	}
+	return true
+}
+
+func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top int64, watermark func(context.Context) (int64, error)) bool {
+	in := pc.in
+	table := rows.Table().Name()
+	first := true
+	err := retry(ctx, func() error {
+		if !first {
+			// Did the failed attempt land after all?
+			wm, err := watermark(ctx)
+			if err != nil {
+				in.setCHErr(err)
+				return err
+			}
+			if wm >= top {
+				return nil
+			}
+		}
+		first = false
+		start := time.Now()
+		err := in.st.Insert(ctx, rows)
+		in.setCHErr(err)
+		if err != nil {
+			in.log.Warn("ingest: insert failed; retrying", "table", table, "rows", rows.Len(), "err", err)
+			return err
+		}
+		in.m.insertSecs.WithLabelValues(table).Observe(time.Since(start).Seconds())
+		in.m.batchRows.WithLabelValues(table).Observe(float64(rows.Len()))
+		in.m.inserted.WithLabelValues(table).Add(float64(rows.Len()))
+		return nil
+	})
+	return err == nil
+}
+
+// fetched is one fetch response: messages in offset order and the
+// partition's high watermark (-1 if unknown).
+type fetched struct {
+	msgs      []record
+	highWater int64
+}
+
+// record is the part of a Kafka message the ingester keeps.
+type record struct {
+	offset int64
+	value  []byte
+}
+
+// fetch reads the partition from pc.next on, one fetch request at a time,
+// and hands each response to out. The channel is small, so a stalled
+// insert stops fetching: memory stays bounded by a few fetches.
+func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched) {
+	in := pc.in
+	offset := pc.next
+	var conn *kafka.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	wait := 100 * time.Millisecond
+	capHint := 256
+	backoff := func(err error) {
+		in.setBrokerErr(err)
+		in.log.Warn("ingest: fetch failed; retrying", "topic", pc.topic, "partition", pc.partition, "err", err)
+		if conn != nil {
+			conn.Close()
+			conn = nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		wait = min(wait*2, 10*time.Second)
+	}
+	for ctx.Err() == nil {
+		if conn == nil {
+			c, err := pc.dialLeader(ctx)
+			if err != nil {
+				backoff(err)
+				continue
+			}
+			if _, err := c.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+				c.Close()
+				backoff(fmt.Errorf("seek %s/%d to %d: %w", pc.topic, pc.partition, offset, err))
+				continue
+			}
+			conn = c
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: in.cfg.FetchBytes, MaxWait: 500 * time.Millisecond})
+		msgs := make([]record, 0, capHint)
+		for {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, record{offset: m.Offset, value: m.Value})
+		}
+		capHint = max(64, len(msgs)+len(msgs)/4)
+		hw := batch.HighWaterMark()
+		err := batch.Close()
+		if len(msgs) > 0 {
+			offset = msgs[len(msgs)-1].offset + 1
+		}
+		if len(msgs) > 0 || hw >= 0 {
+			select {
+			case out <- fetched{msgs: msgs, highWater: hw}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		switch {
+		case err == nil || errors.Is(err, kafka.RequestTimedOut):
+			// Some brokers answer a long poll that found nothing with
+			// RequestTimedOut: that is an empty fetch, not a failure.
+			wait = 100 * time.Millisecond
+			if in.brokerE.Load() != nil {
+				in.setBrokerErr(nil)
+			}
+		case errors.Is(err, kafka.OffsetOutOfRange):
+			first, last, oerr := conn.ReadOffsets()
+			if oerr != nil {
+				backoff(oerr)
+				continue
+			}
+			if offset < first {
+				// Retention deleted messages before they landed: nothing
+				// can bring them back; say so loudly and go on.
+				in.log.Error("ingest: messages expired from Kafka before landing", "topic", pc.topic, "partition", pc.partition, "from", offset, "to", first-1)
+				offset = first
+			} else if offset > last {
+				in.log.Error("ingest: resume offset beyond the end of the partition; was the topic recreated?", "topic", pc.topic, "partition", pc.partition, "offset", offset, "end", last)
+				offset = last
+			}
+			conn.Close()
+			conn = nil
+		case ctx.Err() != nil:
+			return
+		default:
+			backoff(fmt.Errorf("fetch %s/%d at %d: %w", pc.topic, pc.partition, offset, err))
+		}
+	}
+}
+
+func (pc *partitionConsumer) dialLeader(ctx context.Context) (*kafka.Conn, error) {
+	var errs []error
+	for _, b := range pc.in.cfg.Brokers {
+		c, err := pc.in.dialer.DialLeader(ctx, "tcp", b, pc.topic, int(pc.partition))
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("dial leader of %s/%d: %w", pc.topic, pc.partition, errors.Join(errs...))
+}

@@ -1,0 +1,725 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/vetrina/vetrina/event"
+)
+
+// Message is one encoded message: a JSON object per the contract of package
+// event, keyed by user ID (events) or entity ID (catalog), as a decimal
+// string. Key and Value are never modified after they are returned.
+type Message struct {
+	Kind  event.Kind
+	Key   []byte
+	Value []byte
+	// Time is the simulated time of the event, as in its ts (millisecond
+	// precision); for catalog messages, their updated_at.
+	Time time.Time
+}
+
+// Live is one live-stream sale scheduled by a Generator, with the true
+// expectations of what the generator will produce for it.
+type Live struct {
+	ID           uint64 `json:"id"`
+	InfluencerID uint64 `json:"influencer_id"`
+	// SponsorBrandID is the sponsoring brand, 0 for an organic live.
+	SponsorBrandID uint64        `json:"sponsor_brand_id"`
+	Start          time.Time     `json:"start"`
+	Duration       time.Duration `json:"duration_ns"`
+	// ProductIDs are showcased in order, each for an equal share of the
+	// live. The slice must not be modified.
+	ProductIDs []uint64 `json:"product_ids"`
+	// Fee is what the sponsor pays the influencer (0 for organic lives).
+	Fee float64 `json:"fee"`
+	// ExpectedViewers is the expected number of live view events, bots
+	// included.
+	ExpectedViewers float64 `json:"expected_viewers"`
+	// ExpectedPurchases is the expected number of purchase events
+	// attributed to the live.
+	ExpectedPurchases float64 `json:"expected_purchases"`
+	// TrueExpectedGMV is the expected sum of quantity*unit_price over the
+	// purchases attributed to the live, in EUR.
+	TrueExpectedGMV float64 `json:"true_expected_gmv"`
+}
+
+// End returns when the live ends.
+func (l *Live) End() time.Time { return l.Start.Add(l.Duration) }
+
+// Delays between a view and the events it causes.
+const (
+	second            = int64(time.Second)
+	liveChatDelayMin  = 2 * second
+	liveChatDelayMax  = 60 * second
+	liveBuyDelayMin   = 10 * second
+	liveBuyDelayMax   = 180 * second
+	browseBuyDelayMin = 5 * second
+	browseBuyDelayMax = 600 * second
+	// MaxPurchaseDelay bounds the time between a view and the purchase it
+	// leads to: a live's purchases are all emitted by End()+MaxPurchaseDelay.
+	MaxPurchaseDelay = time.Duration(browseBuyDelayMax)
+)
+
+var liveMinutes = [...]int64{30, 45, 60, 60, 90, 120}
+
+// pending is an event decided but not yet emitted.
+type pending struct {
+	t       int64  // nanoseconds since the generator start
+	order   uint64 // tie-breaker: push order
+	user    uint64
+	product uint64
+	infl    uint64
+	live    uint64
+	dwell   uint32
+	text    uint16
+	kind    event.Kind
+	surface event.Surface
+	qty     uint8
+}
+
+// liveState is a live in progress.
+type liveState struct {
+	id       uint64
+	infl     int
+	start    int64 // nanoseconds since the generator start
+	end      int64
+	rate     float64 // views per simulated second
+	products []uint32
+	fake     float64
+	burst    uint16
+	audience aliasTable
+}
+
+// Generator produces the event stream of a World in simulated-time order.
+// It is deterministic for a given world, seed and start time, and not safe
+// for concurrent use (use one generator per goroutine, with distinct seeds
+// so that event IDs stay unique).
+type Generator struct {
+	w       *World
+	rng     *rand.Rand
+	seed    int64
+	start   time.Time
+	startNS int64
+
+	clock      int64 // time of the latest primary event or boundary
+	now        int64 // time of the last emitted event
+	seq        uint64
+	browseRate float64 // events per simulated second
+	liveRate   float64
+	nextLive   int64
+	active     []*liveState
+	free       []*liveState
+	lives      []Live
+	busyUntil  []int64
+
+	queue   []pending // min-heap on (t, order)
+	order   uint64
+	prim    pending
+	hasPrim bool
+
+	texts                         [][]byte // JSON-encoded chat texts
+	firstReaction, ordered, burst int
+
+	idPrefix, orderPrefix []byte
+	buf                   []byte
+	slab                  []byte
+	tsSec                 int64
+	tsDate                []byte
+
+	weights, work, brandWeights, catTaste []float64
+}
+
+// NewGenerator returns a generator of w's traffic starting at start (which
+// is converted to UTC). Its random stream is derived from seed, which also
+// prefixes event and order IDs.
+func NewGenerator(w *World, seed int64, start time.Time) *Generator {
+	g := &Generator{
+		w:          w,
+		rng:        newRand(seed, streamGenerator),
+		seed:       seed,
+		start:      start.UTC(),
+		startNS:    start.UnixNano(),
+		browseRate: w.idx.browseRate,
+		busyUntil:  make([]int64, len(w.Influencers)),
+		tsSec:      math.MinInt64,
+		weights:    make([]float64, len(w.Users)),
+		work:       make([]float64, len(w.Users)),
+		catTaste:   make([]float64, len(w.Config.Categories)),
+	}
+	g.idPrefix = strconv.AppendInt(append([]byte(nil), "e-"...), seed, 36)
+	g.idPrefix = append(g.idPrefix, '-')
+	g.orderPrefix = strconv.AppendInt(append([]byte(nil), "o-"...), seed, 36)
+	g.orderPrefix = append(g.orderPrefix, '-')
+	addTexts := func(ts ...string) {
+		for _, s := range ts {
+			g.texts = append(g.texts, appendJSONString(nil, s))
+		}
+	}
+	addTexts(chatQuestions...)
+	g.firstReaction = len(g.texts)
+	addTexts(chatReactions...)
+	g.ordered = len(g.texts)
+	addTexts(chatOrdered)
+	g.burst = len(g.texts)
+	addTexts(chatBursts...)
+	g.nextLive = g.drawLiveGap(0)
+	return g
+}
+
+// World returns the world the generator simulates.
+func (g *Generator) World() *World { return g.w }
+
+// Start returns the simulated start time.
+func (g *Generator) Start() time.Time { return g.start }
+
+// Now returns the simulated time of the last emitted event (Start before
+// the first).
+func (g *Generator) Now() time.Time { return g.start.Add(time.Duration(g.now)) }
+
+// Emitted returns the number of events emitted so far.
+func (g *Generator) Emitted() uint64 { return g.seq }
+
+// Lives returns the lives started so far, in start order (Live.ID is the
+// position plus one). Lives may start slightly ahead of Now, and the last
+// ones may still be running.
+func (g *Generator) Lives() []Live { return append([]Live(nil), g.lives...) }
+
+// Next returns the next event message (a view, chat or purchase) in
+// simulated-time order.
+func (g *Generator) Next() Message {
+	if !g.hasPrim {
+		g.drawPrimary()
+		g.hasPrim = true
+	}
+	if len(g.queue) > 0 && g.queue[0].t <= g.prim.t {
+		p := g.pop()
+		return g.emit(&p)
+	}
+	g.hasPrim = false
+	return g.emit(&g.prim)
+}
+
+// drawGap returns the time after `at` of the next arrival of a Poisson
+// process of the given rate per simulated second (math.MaxInt64 if never).
+func (g *Generator) drawGap(at int64, rate float64) int64 {
+	if rate <= 0 {
+		return math.MaxInt64
+	}
+	dt := g.rng.ExpFloat64() / rate * 1e9
+	if dt >= float64(math.MaxInt64-at) {
+		return math.MaxInt64
+	}
+	return at + int64(dt)
+}
+
+func (g *Generator) drawLiveGap(at int64) int64 {
+	return g.drawGap(at, g.w.Config.LivesPerHour/3600)
+}
+
+// nextBoundary returns the next time the set of running lives changes.
+func (g *Generator) nextBoundary() int64 {
+	b := g.nextLive
+	for _, ls := range g.active {
+		b = min(b, ls.end)
+	}
+	return b
+}
+
+// drawPrimary draws the next view of the superposed Poisson processes
+// (browsing and every running live) into g.prim, queueing the chats and
+// purchases it causes.
+func (g *Generator) drawPrimary() {
+	for {
+		total := g.browseRate + g.liveRate
+		boundary := g.nextBoundary()
+		if t := g.drawGap(g.clock, total); t < boundary {
+			g.clock = t
+			break
+		}
+		if boundary == math.MaxInt64 {
+			panic("sim: no traffic: the world has no browsing users and no lives")
+		}
+		// The processes are memoryless: jump to the boundary, update the
+		// rates and draw again.
+		g.clock = boundary
+		g.handleBoundary()
+	}
+	x := g.rng.Float64() * (g.browseRate + g.liveRate)
+	if x < g.browseRate || len(g.active) == 0 {
+		g.browseView()
+		return
+	}
+	x -= g.browseRate
+	for _, ls := range g.active {
+		if x < ls.rate {
+			g.liveView(ls)
+			return
+		}
+		x -= ls.rate
+	}
+	g.liveView(g.active[len(g.active)-1])
+}
+
+func (g *Generator) handleBoundary() {
+	if g.nextLive <= g.clock {
+		g.nextLive = g.drawLiveGap(g.clock)
+		g.startLive()
+	}
+	kept := g.active[:0]
+	for _, ls := range g.active {
+		if ls.end <= g.clock {
+			g.free = append(g.free, ls)
+			continue
+		}
+		kept = append(kept, ls)
+	}
+	clear(g.active[len(kept):])
+	g.active = kept
+	g.liveRate = 0
+	for _, ls := range g.active {
+		g.liveRate += ls.rate
+	}
+}
+
+// startLive schedules a live at g.clock and computes its expectations.
+func (g *Generator) startLive() {
+	w := g.w
+	ii := -1
+	for range 8 {
+		if c := g.rng.IntN(len(w.Influencers)); g.busyUntil[c] <= g.clock {
+			ii = c
+			break
+		}
+	}
+	if ii < 0 {
+		return // everyone we asked is already live
+	}
+	in := &w.Influencers[ii]
+	sponsored := g.rng.Float64() < w.Config.SponsoredShare
+	dur := liveMinutes[g.rng.IntN(len(liveMinutes))] * int64(time.Minute)
+	k := 3 + g.rng.IntN(6)
+	var (
+		products []uint32
+		sponsor  uint64
+		fee      float64
+	)
+	if sponsored {
+		bi := g.pickSponsor(ii)
+		sponsor, fee = uint64(bi+1), in.Fee
+		bp := w.idx.brandProducts[bi]
+		appeal := make([]float64, len(bp))
+		for j, pi := range bp {
+			appeal[j] = w.Products[pi].Appeal
+		}
+		for _, j := range pickDistinct(g.rng, appeal, k) {
+			products = append(products, bp[j])
+		}
+	} else {
+		products = g.organicProducts(ii, k)
+	}
+
+	var ls *liveState
+	if n := len(g.free); n > 0 {
+		ls, g.free = g.free[n-1], g.free[:n-1]
+	} else {
+		ls = new(liveState)
+	}
+	perHour := w.LiveViewsPerHour(in.ID)
+	*ls = liveState{
+		id:       uint64(len(g.lives) + 1),
+		infl:     ii,
+		start:    g.clock,
+		end:      g.clock + dur,
+		rate:     perHour / 3600,
+		products: products,
+		fake:     in.FakeShare,
+		burst:    uint16(g.burst + g.rng.IntN(len(chatBursts))),
+		audience: ls.audience,
+	}
+	total := g.audienceWeights(ii)
+	ls.audience.build(g.weights, g.work)
+	nc := len(w.Config.Categories)
+
+	live := Live{
+		ID:              ls.id,
+		InfluencerID:    in.ID,
+		SponsorBrandID:  sponsor,
+		Start:           g.start.Add(time.Duration(g.clock)),
+		Duration:        time.Duration(dur),
+		ProductIDs:      make([]uint64, len(products)),
+		Fee:             fee,
+		ExpectedViewers: perHour * float64(dur) / float64(time.Hour),
+	}
+	perSlot := live.ExpectedViewers * (1 - in.FakeShare) / float64(len(products))
+	for j, pi := range products {
+		live.ProductIDs[j] = uint64(pi + 1)
+		p := &w.Products[pi]
+		c := w.idx.productCat[pi]
+		a := liveBuyRate * in.Skill * p.Appeal * p.PriceFactor
+		// s is the mean purchase probability of a real viewer. Tastes are
+		// at most 1, so without the cap it is a times the audience's mean
+		// taste for the category; with it, sum user by user.
+		var s float64
+		if a <= maxBuyProb {
+			s = a * g.catTaste[c]
+		} else {
+			tastes := w.idx.tastes
+			for ui, wu := range g.weights {
+				if wu != 0 {
+					s += wu * min(maxBuyProb, a*tastes[ui*nc+int(c)])
+				}
+			}
+		}
+		if total > 0 {
+			s /= total
+		}
+		live.ExpectedPurchases += perSlot * s
+		live.TrueExpectedGMV += perSlot * s * meanQuantity * p.Price
+	}
+	g.lives = append(g.lives, live)
+	g.active = append(g.active, ls)
+	g.busyUntil[ii] = ls.end
+}
+
+// audienceWeights fills g.weights with the probability weights of each user
+// being a real viewer of a live of influencer ii, and g.catTaste with the
+// weighted sum of the users' taste for each category; it returns the sum of
+// the weights.
+func (g *Generator) audienceWeights(ii int) float64 {
+	w := g.w
+	in := &w.Influencers[ii]
+	country := w.idx.inflCountry[ii]
+	nc := len(in.AudienceTastes)
+	aud := in.AudienceTastes
+	catTaste := g.catTaste[:nc]
+	clear(catTaste)
+	tastes := w.idx.tastes
+	var total float64
+	for ui := range w.Users {
+		u := &w.Users[ui]
+		if u.Bot {
+			g.weights[ui] = 0
+			continue
+		}
+		t := tastes[ui*nc : ui*nc+nc]
+		var aff float64
+		for c, x := range t {
+			aff += x * aud[c]
+		}
+		x := u.Activity * aff * aff
+		if w.idx.userCountry[ui] != country {
+			x *= foreignAudience
+		}
+		g.weights[ui] = x
+		total += x
+		for c, tc := range t {
+			catTaste[c] += x * tc
+		}
+	}
+	return total
+}
+
+// pickSponsor draws the sponsor brand of a live of influencer ii, favouring
+// brands that share the influencer's categories.
+func (g *Generator) pickSponsor(ii int) int {
+	w := g.w
+	if g.brandWeights == nil {
+		g.brandWeights = make([]float64, len(w.Brands))
+	}
+	for bi, cats := range w.idx.brandCats {
+		x := 0.1
+		for _, c := range cats {
+			for _, ic := range w.idx.inflCats[ii] {
+				if c == ic {
+					x++
+				}
+			}
+		}
+		g.brandWeights[bi] = x
+	}
+	return pickWeighted(g.rng, g.brandWeights)
+}
+
+// organicProducts draws k distinct products of influencer ii's categories,
+// weighted like the browse surfaces.
+func (g *Generator) organicProducts(ii, k int) []uint32 {
+	w := g.w
+	cats := w.idx.inflCats[ii]
+	var out []uint32
+	for range 4 * k {
+		if len(out) == k {
+			break
+		}
+		c := cats[g.rng.IntN(len(cats))]
+		if len(w.idx.catProducts[c]) == 0 {
+			c = w.idx.nonEmptyCats[g.rng.IntN(len(w.idx.nonEmptyCats))]
+		}
+		pi := w.idx.catProducts[c][w.catAlias[c].sample(g.rng)]
+		dup := false
+		for _, q := range out {
+			dup = dup || q == pi
+		}
+		if !dup {
+			out = append(out, pi)
+		}
+	}
+	return out
+}
+
+// liveView draws a view of live ls at g.clock into g.prim.
+func (g *Generator) liveView(ls *liveState) {
+	w := g.w
+	t := g.clock
+	slot := int((t - ls.start) * int64(len(ls.products)) / (ls.end - ls.start))
+	slot = min(slot, len(ls.products)-1)
+	pi := ls.products[slot]
+	in := &w.Influencers[ls.infl]
+	g.prim = pending{t: t, product: uint64(pi + 1), infl: in.ID, live: ls.id, kind: event.KindView, surface: event.SurfaceLive}
+
+	if ls.fake > 0 && g.rng.Float64() < ls.fake {
+		bots := w.idx.bots
+		g.prim.user = uint64(bots[g.rng.IntN(len(bots))] + 1)
+		g.prim.dwell = uint32(500 + g.rng.IntN(3000))
+		if g.rng.Float64() < fakeBurstProb {
+			n := 5 + g.rng.IntN(16)
+			at := t + second/2
+			for range n {
+				at += second/20 + g.rng.Int64N(second/2)
+				g.push(pending{t: at, user: uint64(bots[g.rng.IntN(len(bots))] + 1),
+					infl: in.ID, live: ls.id, kind: event.KindChat, text: ls.burst})
+			}
+		}
+		return
+	}
+
+	ui := ls.audience.sample(g.rng)
+	g.prim.user = uint64(ui + 1)
+	g.prim.dwell = uint32(min(3_600_000, logNormal(g.rng, math.Log(45_000), 0.9)))
+	if g.rng.Float64() < min(maxChatProb, in.ChatRate) {
+		c := pending{t: t + liveChatDelayMin + g.rng.Int64N(liveChatDelayMax-liveChatDelayMin),
+			user: g.prim.user, infl: in.ID, live: ls.id, kind: event.KindChat}
+		if g.rng.IntN(2) == 0 {
+			c.text = uint16(g.rng.IntN(g.firstReaction))
+			c.product = g.prim.product
+		} else {
+			c.text = uint16(g.firstReaction + g.rng.IntN(g.ordered-g.firstReaction))
+		}
+		g.push(c)
+	}
+	p := min(maxBuyProb, liveBuyRate*in.Skill*w.affinity(ui, int(pi)))
+	if g.rng.Float64() < p {
+		at := t + liveBuyDelayMin + g.rng.Int64N(liveBuyDelayMax-liveBuyDelayMin)
+		g.push(pending{t: at, user: g.prim.user, product: g.prim.product, infl: in.ID, live: ls.id,
+			kind: event.KindPurchase, qty: g.quantity()})
+		if g.rng.Float64() < 0.25 {
+			g.push(pending{t: at + second + g.rng.Int64N(4*second), user: g.prim.user, infl: in.ID,
+				live: ls.id, kind: event.KindChat, text: uint16(g.ordered)})
+		}
+	}
+}
+
+// browseView draws a feed, search or shop view at g.clock into g.prim.
+func (g *Generator) browseView() {
+	w := g.w
+	t := g.clock
+	ui := w.browse.sample(g.rng)
+	u := &w.Users[ui]
+	s := event.SurfaceShop
+	switch x := g.rng.Float64(); {
+	case x < 0.55:
+		s = event.SurfaceFeed
+	case x < 0.80:
+		s = event.SurfaceSearch
+	}
+	c := -1
+	if s != event.SurfaceFeed || g.rng.Float64() >= feedExplore {
+		c = g.sampleTaste(u.Tastes)
+	}
+	if c < 0 || len(w.idx.catProducts[c]) == 0 {
+		c = w.idx.nonEmptyCats[g.rng.IntN(len(w.idx.nonEmptyCats))]
+	}
+	pi := int(w.idx.catProducts[c][w.catAlias[c].sample(g.rng)])
+	g.prim = pending{t: t, user: uint64(ui + 1), product: uint64(pi + 1), kind: event.KindView, surface: s,
+		dwell: uint32(min(600_000, logNormal(g.rng, math.Log(4000), 0.8)*(0.6+2*u.Tastes[c])))}
+	p := min(maxBuyProb, browseBuyRate*surfaceBoost(s)*w.affinity(ui, pi))
+	if g.rng.Float64() < p {
+		g.push(pending{t: t + browseBuyDelayMin + g.rng.Int64N(browseBuyDelayMax-browseBuyDelayMin),
+			user: g.prim.user, product: g.prim.product, kind: event.KindPurchase, qty: g.quantity()})
+	}
+}
+
+func (g *Generator) sampleTaste(tastes []float64) int {
+	x := g.rng.Float64()
+	for c, t := range tastes {
+		if x < t {
+			return c
+		}
+		x -= t
+	}
+	return len(tastes) - 1
+}
+
+func (g *Generator) quantity() uint8 {
+	switch x := g.rng.Float64(); {
+	case x < 0.8:
+		return 1
+	case x < 0.95:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// push adds p to the queue of pending events.
+func (g *Generator) push(p pending) {
+	g.order++
+	p.order = g.order
+	g.queue = append(g.queue, p)
+	q := g.queue
+	i := len(q) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q[i].before(&q[parent]) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the earliest pending event.
+func (g *Generator) pop() pending {
+	q := g.queue
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q = q[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q[r].before(&q[l]) {
+			m = r
+		}
+		if !q[m].before(&q[i]) {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	g.queue = q
+	return top
+}
+
+func (p *pending) before(o *pending) bool {
+	return p.t < o.t || (p.t == o.t && p.order < o.order)
+}
+
+// slabSize is the size of the buffers messages are carved from.
+const slabSize = 64 << 10
+
+// emit encodes p as the next event.
+func (g *Generator) emit(p *pending) Message {
+	g.seq++
+	g.now = p.t
+	b := append(g.buf[:0], `{"event_id":"`...)
+	b = append(b, g.idPrefix...)
+	b = strconv.AppendUint(b, g.seq, 36)
+	b = append(b, `","ts":"`...)
+	b = g.appendTS(b, p.t)
+	switch p.kind {
+	case event.KindView:
+		b = append(b, `","user_id":`...)
+		b = strconv.AppendUint(b, p.user, 10)
+		b = append(b, `,"product_id":`...)
+		b = strconv.AppendUint(b, p.product, 10)
+		if p.live != 0 {
+			b = append(b, `,"influencer_id":`...)
+			b = strconv.AppendUint(b, p.infl, 10)
+			b = append(b, `,"live_id":`...)
+			b = strconv.AppendUint(b, p.live, 10)
+		}
+		b = append(b, `,"surface":"`...)
+		b = append(b, surfaceName(p.surface)...)
+		b = append(b, `","dwell_ms":`...)
+		b = strconv.AppendUint(b, uint64(p.dwell), 10)
+	case event.KindChat:
+		b = append(b, `","user_id":`...)
+		b = strconv.AppendUint(b, p.user, 10)
+		b = append(b, `,"live_id":`...)
+		b = strconv.AppendUint(b, p.live, 10)
+		b = append(b, `,"influencer_id":`...)
+		b = strconv.AppendUint(b, p.infl, 10)
+		if p.product != 0 {
+			b = append(b, `,"product_id":`...)
+			b = strconv.AppendUint(b, p.product, 10)
+		}
+		b = append(b, `,"text":`...)
+		b = append(b, g.texts[p.text]...)
+	case event.KindPurchase:
+		b = append(b, `","order_id":"`...)
+		b = append(b, g.orderPrefix...)
+		b = strconv.AppendUint(b, g.seq, 36)
+		b = append(b, `","user_id":`...)
+		b = strconv.AppendUint(b, p.user, 10)
+		b = append(b, `,"product_id":`...)
+		b = strconv.AppendUint(b, p.product, 10)
+		if p.live != 0 {
+			b = append(b, `,"influencer_id":`...)
+			b = strconv.AppendUint(b, p.infl, 10)
+			b = append(b, `,"live_id":`...)
+			b = strconv.AppendUint(b, p.live, 10)
+		}
+		b = append(b, `,"quantity":`...)
+		b = strconv.AppendUint(b, uint64(p.qty), 10)
+		b = append(b, `,"unit_price":`...)
+		b = appendPrice(b, g.w.Products[p.product-1].Price)
+		b = append(b, `,"currency":"`+Currency+`"`...)
+	}
+	b = append(b, '}')
+	g.buf = b
+
+	if cap(g.slab)-len(g.slab) < len(b)+24 {
+		g.slab = make([]byte, 0, max(slabSize, len(b)+24))
+	}
+	off := len(g.slab)
+	g.slab = append(g.slab, b...)
+	value := g.slab[off:len(g.slab):len(g.slab)]
+	off = len(g.slab)
+	g.slab = strconv.AppendUint(g.slab, p.user, 10)
+	key := g.slab[off:len(g.slab):len(g.slab)]
+	ms := floorDiv(g.startNS+p.t, int64(time.Millisecond))
+	return Message{Kind: p.kind, Key: key, Value: value, Time: time.UnixMilli(ms).UTC()}
+}
+
+// appendTS appends the RFC 3339 millisecond UTC timestamp of simulated
+// time t, caching the date and time of the current second.
+func (g *Generator) appendTS(b []byte, t int64) []byte {
+	ms := floorDiv(g.startNS+t, int64(time.Millisecond))
+	sec := floorDiv(ms, 1000)
+	if sec != g.tsSec {
+		g.tsSec = sec
+		g.tsDate = appendDateTime(g.tsDate[:0], sec)
+	}
+	b = append(b, g.tsDate...)
+	return appendMillis(b, ms-sec*1000)
+}
+
+func surfaceName(s event.Surface) string {
+	switch s {
+	case event.SurfaceFeed:
+		return "feed"
+	case event.SurfaceLive:
+		return "live"
+	case event.SurfaceSearch:
+		return "search"
+	default:
+		return "shop"
+	}
+}

@@ -1,0 +1,437 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/vetrina/vetrina/event"
+)
+
+// Table is one of the tables the ingester writes.
+type Table uint8
+
+// The tables written by the ingester. Catalog kinds land in *_versions
+// tables; the views products, brands and influencers read the latest.
+const (
+	TableViews Table = iota
+	TableChats
+	TablePurchases
+	TableProductVersions
+	TableBrandVersions
+	TableInfluencerVersions
+	TableDeadLetters
+)
+
+var tableDefs = []struct {
+	name    string
+	columns []string
+}{
+	TableViews:              {"views", []string{"event_id", "ts", "ts_ms", "user_id", "product_id", "influencer_id", "live_id", "surface", "dwell_ms"}},
+	TableChats:              {"chats", []string{"event_id", "ts", "ts_ms", "user_id", "live_id", "influencer_id", "product_id", "text"}},
+	TablePurchases:          {"purchases", []string{"event_id", "ts", "ts_ms", "order_id", "user_id", "product_id", "influencer_id", "live_id", "quantity", "unit_price", "currency"}},
+	TableProductVersions:    {"product_versions", []string{"product_id", "brand_id", "category", "title", "price", "currency", "in_stock", "updated_at"}},
+	TableBrandVersions:      {"brand_versions", []string{"brand_id", "name", "country", "updated_at"}},
+	TableInfluencerVersions: {"influencer_versions", []string{"influencer_id", "handle", "followers", "country", "categories", "updated_at"}},
+	TableDeadLetters:        {"dead_letters", []string{"topic", "payload", "reason", "error"}},
+}
+
+// TableFor returns the table a kind of message lands in.
+func TableFor(k event.Kind) Table {
+	return Table(k) // the constants are declared in the same order
+}
+
+// Name returns the table's name in the database.
+func (t Table) Name() string { return tableDefs[t].name }
+
+// IsEvent reports whether the table holds events with an event_id.
+func (t Table) IsEvent() bool { return t <= TablePurchases }
+
+func (t Table) insertSQL(db string) string {
+	cols := append(append([]string{}, tableDefs[t].columns...), "kafka_partition", "kafka_offset", "ingested_at")
+	return "INSERT INTO " + db + "." + t.Name() + " (" + strings.Join(cols, ", ") + ")"
+}
+
+// Rows is a columnar batch for one table.
+type Rows interface {
+	Table() Table
+	Len() int
+	// Reset empties the batch, keeping its memory.
+	Reset()
+	// MaxOffset returns the highest Kafka offset in the batch, or -1.
+	MaxOffset() int64
+	// SetIngestedAt sets the ingested_at of every row (one part per insert).
+	SetIngestedAt(t time.Time)
+	appendColumns(b driver.Batch) error
+}
+
+// origin holds the columns every table shares: where each row came from.
+type origin struct {
+	Partition  []uint32
+	Offset     []uint64
+	IngestedAt time.Time // one value for the whole batch: one part per insert
+	ingested   []time.Time
+}
+
+func (o *origin) add(partition int32, offset int64) {
+	o.Partition = append(o.Partition, uint32(partition))
+	o.Offset = append(o.Offset, uint64(offset))
+}
+
+func (o *origin) reset() {
+	o.Partition = o.Partition[:0]
+	o.Offset = o.Offset[:0]
+	o.IngestedAt = time.Time{}
+}
+
+// SetIngestedAt sets the ingested_at of every row of the batch.
+func (o *origin) SetIngestedAt(t time.Time) { o.IngestedAt = t }
+
+// MaxOffset returns the highest offset in the batch, or -1.
+func (o *origin) MaxOffset() int64 {
+	m := int64(-1)
+	for _, v := range o.Offset {
+		m = max(m, int64(v))
+	}
+	return m
+}
+
+func (o *origin) appendOrigin(b driver.Batch, first int) error {
+	at := o.IngestedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC().Truncate(time.Second)
+	o.ingested = o.ingested[:0]
+	for range o.Partition {
+		o.ingested = append(o.ingested, at)
+	}
+	return appendAll(b, first, o.Partition, o.Offset, o.ingested)
+}
+
+func appendAll(b driver.Batch, first int, cols ...any) error {
+	for i, c := range cols {
+		if err := b.Column(first + i).Append(c); err != nil {
+			return fmt.Errorf("column %d: %w", first+i, err)
+		}
+	}
+	return nil
+}
+
+// eventCols are the columns shared by the three event tables.
+type eventCols struct {
+	origin
+	EventID []string
+	TS      []time.Time
+	TSms    []uint64
+}
+
+func (e *eventCols) addEvent(id string, ts time.Time, partition int32, offset int64) {
+	e.EventID = append(e.EventID, id)
+	e.TS = append(e.TS, ts)
+	e.TSms = append(e.TSms, uint64(ts.UnixMilli()))
+	e.add(partition, offset)
+}
+
+func (e *eventCols) resetEvent() {
+	e.reset()
+	e.EventID = e.EventID[:0]
+	e.TS = e.TS[:0]
+	e.TSms = e.TSms[:0]
+}
+
+// ViewRows is a batch of views.
+type ViewRows struct {
+	eventCols
+	UserID, ProductID, InfluencerID, LiveID []uint64
+	Surface                                 []int8
+	DwellMS                                 []uint32
+}
+
+// Add appends one view read from partition at offset.
+func (r *ViewRows) Add(v *event.View, partition int32, offset int64) {
+	r.addEvent(v.EventID, v.TS, partition, offset)
+	r.UserID = append(r.UserID, v.UserID)
+	r.ProductID = append(r.ProductID, v.ProductID)
+	r.InfluencerID = append(r.InfluencerID, v.InfluencerID)
+	r.LiveID = append(r.LiveID, v.LiveID)
+	r.Surface = append(r.Surface, surfaceCode(v.Surface))
+	r.DwellMS = append(r.DwellMS, v.DwellMS)
+}
+
+func surfaceCode(s string) int8 {
+	switch s {
+	case "feed":
+		return int8(event.SurfaceFeed)
+	case "live":
+		return int8(event.SurfaceLive)
+	case "search":
+		return int8(event.SurfaceSearch)
+	}
+	return int8(event.SurfaceShop)
+}
+
+// Table implements Rows.
+func (r *ViewRows) Table() Table { return TableViews }
+
+// Len implements Rows.
+func (r *ViewRows) Len() int { return len(r.EventID) }
+
+// Reset implements Rows.
+func (r *ViewRows) Reset() {
+	r.resetEvent()
+	r.UserID, r.ProductID, r.InfluencerID, r.LiveID = r.UserID[:0], r.ProductID[:0], r.InfluencerID[:0], r.LiveID[:0]
+	r.Surface, r.DwellMS = r.Surface[:0], r.DwellMS[:0]
+}
+
+func (r *ViewRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Surface, r.DwellMS); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 9)
+}
+
+// ChatRows is a batch of chat messages.
+type ChatRows struct {
+	eventCols
+	UserID, LiveID, InfluencerID, ProductID []uint64
+	Text                                    []string
+}
+
+// Add appends one chat message read from partition at offset.
+func (r *ChatRows) Add(c *event.Chat, partition int32, offset int64) {
+	r.addEvent(c.EventID, c.TS, partition, offset)
+	r.UserID = append(r.UserID, c.UserID)
+	r.LiveID = append(r.LiveID, c.LiveID)
+	r.InfluencerID = append(r.InfluencerID, c.InfluencerID)
+	r.ProductID = append(r.ProductID, c.ProductID)
+	r.Text = append(r.Text, c.Text)
+}
+
+// Table implements Rows.
+func (r *ChatRows) Table() Table { return TableChats }
+
+// Len implements Rows.
+func (r *ChatRows) Len() int { return len(r.EventID) }
+
+// Reset implements Rows.
+func (r *ChatRows) Reset() {
+	r.resetEvent()
+	r.UserID, r.LiveID, r.InfluencerID, r.ProductID = r.UserID[:0], r.LiveID[:0], r.InfluencerID[:0], r.ProductID[:0]
+	clear(r.Text)
+	r.Text = r.Text[:0]
+}
+
+func (r *ChatRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.UserID, r.LiveID, r.InfluencerID, r.ProductID, r.Text); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 8)
+}
+
+// PurchaseRows is a batch of purchases.
+type PurchaseRows struct {
+	eventCols
+	OrderID                                 []string
+	UserID, ProductID, InfluencerID, LiveID []uint64
+	Quantity                                []uint32
+	UnitPrice                               []float64
+	Currency                                []string
+}
+
+// Add appends one purchase read from partition at offset.
+func (r *PurchaseRows) Add(p *event.Purchase, partition int32, offset int64) {
+	r.addEvent(p.EventID, p.TS, partition, offset)
+	r.OrderID = append(r.OrderID, p.OrderID)
+	r.UserID = append(r.UserID, p.UserID)
+	r.ProductID = append(r.ProductID, p.ProductID)
+	r.InfluencerID = append(r.InfluencerID, p.InfluencerID)
+	r.LiveID = append(r.LiveID, p.LiveID)
+	r.Quantity = append(r.Quantity, p.Quantity)
+	r.UnitPrice = append(r.UnitPrice, p.UnitPrice)
+	r.Currency = append(r.Currency, p.Currency)
+}
+
+// Table implements Rows.
+func (r *PurchaseRows) Table() Table { return TablePurchases }
+
+// Len implements Rows.
+func (r *PurchaseRows) Len() int { return len(r.EventID) }
+
+// Reset implements Rows.
+func (r *PurchaseRows) Reset() {
+	r.resetEvent()
+	r.OrderID = r.OrderID[:0]
+	r.UserID, r.ProductID, r.InfluencerID, r.LiveID = r.UserID[:0], r.ProductID[:0], r.InfluencerID[:0], r.LiveID[:0]
+	r.Quantity, r.UnitPrice, r.Currency = r.Quantity[:0], r.UnitPrice[:0], r.Currency[:0]
+}
+
+func (r *PurchaseRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.OrderID, r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Quantity, r.UnitPrice, r.Currency); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 11)
+}
+
+// ProductRows is a batch of product catalog versions.
+type ProductRows struct {
+	origin
+	ProductID, BrandID        []uint64
+	Category, Title, Currency []string
+	Price                     []float64
+	InStock                   []uint8
+	UpdatedAt                 []time.Time
+}
+
+// Add appends one product version read from partition at offset.
+func (r *ProductRows) Add(p *event.Product, partition int32, offset int64) {
+	r.add(partition, offset)
+	r.ProductID = append(r.ProductID, p.ProductID)
+	r.BrandID = append(r.BrandID, p.BrandID)
+	r.Category = append(r.Category, p.Category)
+	r.Title = append(r.Title, p.Title)
+	r.Price = append(r.Price, p.Price)
+	r.Currency = append(r.Currency, p.Currency)
+	var in uint8
+	if p.InStock {
+		in = 1
+	}
+	r.InStock = append(r.InStock, in)
+	r.UpdatedAt = append(r.UpdatedAt, p.UpdatedAt)
+}
+
+// Table implements Rows.
+func (r *ProductRows) Table() Table { return TableProductVersions }
+
+// Len implements Rows.
+func (r *ProductRows) Len() int { return len(r.ProductID) }
+
+// Reset implements Rows.
+func (r *ProductRows) Reset() {
+	r.reset()
+	r.ProductID, r.BrandID = r.ProductID[:0], r.BrandID[:0]
+	r.Category, r.Title, r.Currency = r.Category[:0], r.Title[:0], r.Currency[:0]
+	r.Price, r.InStock, r.UpdatedAt = r.Price[:0], r.InStock[:0], r.UpdatedAt[:0]
+}
+
+func (r *ProductRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.ProductID, r.BrandID, r.Category, r.Title, r.Price, r.Currency, r.InStock, r.UpdatedAt); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 8)
+}
+
+// BrandRows is a batch of brand catalog versions.
+type BrandRows struct {
+	origin
+	BrandID       []uint64
+	Name, Country []string
+	UpdatedAt     []time.Time
+}
+
+// Add appends one brand version read from partition at offset.
+func (r *BrandRows) Add(b *event.Brand, partition int32, offset int64) {
+	r.add(partition, offset)
+	r.BrandID = append(r.BrandID, b.BrandID)
+	r.Name = append(r.Name, b.Name)
+	r.Country = append(r.Country, b.Country)
+	r.UpdatedAt = append(r.UpdatedAt, b.UpdatedAt)
+}
+
+// Table implements Rows.
+func (r *BrandRows) Table() Table { return TableBrandVersions }
+
+// Len implements Rows.
+func (r *BrandRows) Len() int { return len(r.BrandID) }
+
+// Reset implements Rows.
+func (r *BrandRows) Reset() {
+	r.reset()
+	r.BrandID, r.Name, r.Country, r.UpdatedAt = r.BrandID[:0], r.Name[:0], r.Country[:0], r.UpdatedAt[:0]
+}
+
+func (r *BrandRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.BrandID, r.Name, r.Country, r.UpdatedAt); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 4)
+}
+
+// InfluencerRows is a batch of influencer catalog versions.
+type InfluencerRows struct {
+	origin
+	InfluencerID, Followers []uint64
+	Handle, Country         []string
+	Categories              [][]string
+	UpdatedAt               []time.Time
+}
+
+// Add appends one influencer version read from partition at offset.
+func (r *InfluencerRows) Add(in *event.Influencer, partition int32, offset int64) {
+	r.add(partition, offset)
+	r.InfluencerID = append(r.InfluencerID, in.InfluencerID)
+	r.Handle = append(r.Handle, in.Handle)
+	r.Followers = append(r.Followers, in.Followers)
+	r.Country = append(r.Country, in.Country)
+	cats := in.Categories
+	if cats == nil {
+		cats = []string{}
+	}
+	r.Categories = append(r.Categories, cats)
+	r.UpdatedAt = append(r.UpdatedAt, in.UpdatedAt)
+}
+
+// Table implements Rows.
+func (r *InfluencerRows) Table() Table { return TableInfluencerVersions }
+
+// Len implements Rows.
+func (r *InfluencerRows) Len() int { return len(r.InfluencerID) }
+
+// Reset implements Rows.
+func (r *InfluencerRows) Reset() {
+	r.reset()
+	r.InfluencerID, r.Followers, r.Handle, r.Country = r.InfluencerID[:0], r.Followers[:0], r.Handle[:0], r.Country[:0]
+	r.Categories, r.UpdatedAt = r.Categories[:0], r.UpdatedAt[:0]
+}
+
+func (r *InfluencerRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.InfluencerID, r.Handle, r.Followers, r.Country, r.Categories, r.UpdatedAt); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 6)
+}
+
+// DeadLetterRows is a batch of rejected messages with the reason.
+type DeadLetterRows struct {
+	origin
+	Topic, Payload, Reason, Error []string
+}
+
+// Add appends one rejected message.
+func (r *DeadLetterRows) Add(topic string, partition int32, offset int64, payload []byte, reason, detail string) {
+	r.add(partition, offset)
+	r.Topic = append(r.Topic, topic)
+	r.Payload = append(r.Payload, string(payload))
+	r.Reason = append(r.Reason, reason)
+	r.Error = append(r.Error, detail)
+}
+
+// Table implements Rows.
+func (r *DeadLetterRows) Table() Table { return TableDeadLetters }
+
+// Len implements Rows.
+func (r *DeadLetterRows) Len() int { return len(r.Topic) }
+
+// Reset implements Rows.
+func (r *DeadLetterRows) Reset() {
+	r.reset()
+	r.Topic, r.Payload, r.Reason, r.Error = r.Topic[:0], r.Payload[:0], r.Reason[:0], r.Error[:0]
+}
+
+func (r *DeadLetterRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.Topic, r.Payload, r.Reason, r.Error); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 4)
+}

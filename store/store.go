@@ -1,0 +1,232 @@
+// Package store is the only package that speaks SQL. It owns Vetrina's
+// ClickHouse schema (numbered migrations embedded from migrations/), inserts
+// columnar batches of decoded events, and answers the questions the
+// ingester needs for exactly-once delivery: how far each Kafka partition has
+// landed in each table.
+//
+// Every insert is one block with one value of the partition key
+// (ingested_at is the same for all its rows), so ClickHouse writes it as one
+// part: it is visible entirely or not at all.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config says where ClickHouse is.
+type Config struct {
+	Addr        string // native protocol host:port, default 127.0.0.1:9000
+	Database    string // default "vetrina"
+	Username    string // default "default"
+	Password    string
+	DialTimeout time.Duration // default 5s
+	ReadTimeout time.Duration // default 60s
+	MaxConns    int           // default 16
+}
+
+// DefaultDatabase is the database used when Config.Database is empty.
+const DefaultDatabase = "vetrina"
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Store is a connection pool to one ClickHouse database.
+type Store struct {
+	conn driver.Conn
+	db   string
+}
+
+// Open connects to ClickHouse. It does not require the database to exist
+// (Migrate creates it) and does not fail if the server is down: the first
+// query does.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:9000"
+	}
+	if cfg.Database == "" {
+		cfg.Database = DefaultDatabase
+	}
+	if !identRE.MatchString(cfg.Database) {
+		return nil, fmt.Errorf("open clickhouse: database name %q: want letters, digits and _", cfg.Database)
+	}
+	if cfg.Username == "" {
+		cfg.Username = "default"
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 60 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:            []string{cfg.Addr},
+		Auth:            clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
+		DialTimeout:     cfg.DialTimeout,
+		ReadTimeout:     cfg.ReadTimeout,
+		MaxOpenConns:    cfg.MaxConns,
+		MaxIdleConns:    cfg.MaxConns,
+		ConnMaxLifetime: time.Hour,
+		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
+	}
+	return &Store{conn: conn, db: cfg.Database}, nil
+}
+
+// Database returns the database name.
+func (s *Store) Database() string { return s.db }
+
+// Close closes the connections.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// Ping checks that ClickHouse answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return nil
+}
+
+// ErrorCode returns the ClickHouse exception code of err as a short label
+// for metrics: the server's code number, "network" for connection problems,
+// "timeout" for deadlines, or "other".
+func ErrorCode(err error) string {
+	var ex *clickhouse.Exception
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ex):
+		return strconv.Itoa(int(ex.Code))
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) {
+		return "network"
+	}
+	return "other"
+}
+
+// Watermarks returns, per Kafka partition, the highest offset stored in
+// table. Partitions with no rows are absent.
+func (s *Store) Watermarks(ctx context.Context, table Table) (map[int32]int64, error) {
+	q := "SELECT kafka_partition, max(kafka_offset) FROM " + s.db + "." + table.Name() + " GROUP BY kafka_partition"
+	return s.watermarks(ctx, q, table.Name())
+}
+
+// DeadLetterWatermarks returns, per partition of topic, the highest offset in
+// the dead-letter table.
+func (s *Store) DeadLetterWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
+	q := "SELECT kafka_partition, max(kafka_offset) FROM " + s.db + ".dead_letters WHERE topic = ? GROUP BY kafka_partition"
+	return s.watermarks(ctx, q, "dead_letters", topic)
+}
+
+func (s *Store) watermarks(ctx context.Context, q, table string, args ...any) (map[int32]int64, error) {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks of %s.%s: %w", s.db, table, err)
+	}
+	defer rows.Close()
+	out := map[int32]int64{}
+	for rows.Next() {
+		var p uint32
+		var o uint64
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, fmt.Errorf("scan watermarks of %s.%s: %w", s.db, table, err)
+		}
+		out[int32(p)] = int64(o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read watermarks of %s.%s: %w", s.db, table, err)
+	}
+	return out, nil
+}
+
+// RecentEventIDs returns the event_id of every row of table from partition
+// with an offset above after, in offset order. The ingester uses it to
+// rebuild its duplicate window after a restart.
+func (s *Store) RecentEventIDs(ctx context.Context, table Table, partition int32, after int64) ([]string, error) {
+	if !table.IsEvent() {
+		return nil, nil
+	}
+	q := "SELECT event_id FROM " + s.db + "." + table.Name() + " WHERE kafka_partition = ? AND kafka_offset > ? ORDER BY kafka_offset"
+	rows, err := s.conn.Query(ctx, q, uint32(partition), uint64(max(after, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("read recent event ids of %s.%s partition %d: %w", s.db, table.Name(), partition, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan event id: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read recent event ids of %s.%s: %w", s.db, table.Name(), err)
+	}
+	return ids, nil
+}
+
+// Count returns count() and uniqExact(event_id) of an event table, or
+// count() twice for other tables: what an analyst reads, without FINAL.
+func (s *Store) Count(ctx context.Context, table Table) (rows, unique uint64, err error) {
+	uniq := "count()"
+	if table.IsEvent() {
+		uniq = "uniqExact(event_id)"
+	}
+	q := "SELECT count(), " + uniq + " FROM " + s.db + "." + table.Name()
+	if err := s.conn.QueryRow(ctx, q).Scan(&rows, &unique); err != nil {
+		return 0, 0, fmt.Errorf("count %s.%s: %w", s.db, table.Name(), err)
+	}
+	return rows, unique, nil
+}
+
+// Insert writes rows as one INSERT (one block, one part). An empty batch is
+// a no-op.
+func (s *Store) Insert(ctx context.Context, rows Rows) error {
+	n := rows.Len()
+	if n == 0 {
+		return nil
+	}
+	t := rows.Table()
+	batch, err := s.conn.PrepareBatch(ctx, t.insertSQL(s.db), driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("insert %d rows into %s.%s: prepare: %w", n, s.db, t.Name(), err)
+	}
+	if err := rows.appendColumns(batch); err != nil {
+		_ = batch.Abort()
+		return fmt.Errorf("insert %d rows into %s.%s: append: %w", n, s.db, t.Name(), err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s.%s: %w", n, s.db, t.Name(), err)
+	}
+	return nil
+}
+
+// Exec runs a statement that takes no input from users (schema, admin).
+func (s *Store) exec(ctx context.Context, q string, args ...any) error {
+	return s.conn.Exec(ctx, q, args...)
+}
+
+// DropDatabase drops the whole database. Tests use it to clean up.
+func (s *Store) DropDatabase(ctx context.Context) error {
+	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+s.db); err != nil {
+		return fmt.Errorf("drop database %s: %w", s.db, err)
+	}
+	return nil
+}
