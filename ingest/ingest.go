@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -64,11 +65,15 @@ type Config struct {
 	Topics       Topics        // default DefaultTopics()
 	BatchRows    int           // flush a partition's batch at this many rows; default 100000
 	Linger       time.Duration // flush a non-empty batch this long after its first row; default 250ms
-	DedupWindow  int           // event ids remembered per partition; default 262144; negative disables
+	DedupWindow  int           // event ids remembered per partition; default 65536; negative disables
 	FetchBytes   int           // max bytes per fetch; default 1 MiB
 	FlushTimeout time.Duration // time allowed to land the in-flight batch at shutdown; default 20s
-	Limits       event.Limits
-	Logger       *slog.Logger
+	// SessionTimeout is how long the group waits for a silent member
+	// (e.g. a crashed ingester) before giving its partitions to others;
+	// default 10s.
+	SessionTimeout time.Duration
+	Limits         event.Limits
+	Logger         *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -93,13 +98,16 @@ func (c *Config) defaults() error {
 		c.Linger = 250 * time.Millisecond
 	}
 	if c.DedupWindow == 0 {
-		c.DedupWindow = 1 << 18
+		c.DedupWindow = 1 << 16
 	}
 	if c.FetchBytes <= 0 {
 		c.FetchBytes = 1 << 20
 	}
 	if c.FlushTimeout <= 0 {
 		c.FlushTimeout = 20 * time.Second
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -196,8 +204,8 @@ func (in *Ingester) Run(ctx context.Context) error {
 		StartOffset:            kafka.FirstOffset,
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
-		HeartbeatInterval:      time.Second,
-		SessionTimeout:         10 * time.Second,
+		HeartbeatInterval:      min(time.Second, in.cfg.SessionTimeout/5),
+		SessionTimeout:         in.cfg.SessionTimeout,
 		RebalanceTimeout:       30 * time.Second,
 		JoinGroupBackoff:       time.Second,
 		Timeout:                10 * time.Second,
@@ -284,10 +292,13 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	log.Info("ingest: partition assigned", "from_offset", pc.next, "table_watermark", pc.wm, "dead_letter_watermark", pc.dlWM)
 
 	chunks := make(chan fetched, 2)
+	// Processed fetches go back to the fetcher for reuse: decoding copies
+	// what it keeps, so nothing points into a fetch's memory afterwards.
+	free := make(chan fetched, 4)
 	fetchDone := make(chan struct{})
 	go func() {
 		defer close(fetchDone)
-		pc.fetch(runCtx, chunks)
+		pc.fetch(runCtx, chunks, free)
 	}()
 	defer func() { cancel(); <-fetchDone }()
 
@@ -307,6 +318,10 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 			}
 			if c.highWater >= 0 {
 				in.m.lag.WithLabelValues(pc.topic, pc.partLabel).Set(float64(max(c.highWater-pc.next, 0)))
+			}
+			select {
+			case free <- c:
+			default:
 			}
 			if pc.batchMax >= 0 && pc.first.IsZero() {
 				pc.first = time.Now()
@@ -522,6 +537,7 @@ func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top in
 // partition's high watermark (-1 if unknown).
 type fetched struct {
 	msgs      []record
+	arena     []byte // the values of msgs point into it
 	highWater int64
 }
 
@@ -534,7 +550,7 @@ type record struct {
 // fetch reads the partition from pc.next on, one fetch request at a time,
 // and hands each response to out. The channel is small, so a stalled
 // insert stops fetching: memory stays bounded by a few fetches.
-func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched) {
+func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free <-chan fetched) {
 	in := pc.in
 	offset := pc.next
 	var conn *kafka.Conn
@@ -544,7 +560,7 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched) {
 		}
 	}()
 	wait := 100 * time.Millisecond
-	capHint := 256
+	need := 0 // a message larger than the arena was met: make room for it
 	backoff := func(err error) {
 		in.setBrokerErr(err)
 		in.log.Warn("ingest: fetch failed; retrying", "topic", pc.topic, "partition", pc.partition, "err", err)
@@ -576,15 +592,33 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched) {
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: in.cfg.FetchBytes, MaxWait: 500 * time.Millisecond})
-		msgs := make([]record, 0, capHint)
+		// Values are read into one arena per fetch rather than one
+		// allocation per message, and arenas are recycled. Compressed
+		// batches expand, so the arena is larger than the fetch; if it
+		// still fills up, the fetch ends there and the next one resumes at
+		// the first unread message.
+		var c fetched
+		select {
+		case c = <-free:
+		default:
+		}
+		msgs := c.msgs[:0]
+		arena := c.arena[:0]
+		if want := max(4*in.cfg.FetchBytes, need); cap(arena) < want {
+			arena = make([]byte, 0, want)
+		}
 		for {
-			m, err := batch.ReadMessage()
+			n, err := batch.Read(arena[len(arena):cap(arena)])
 			if err != nil {
+				if errors.Is(err, io.ErrShortBuffer) && len(msgs) == 0 {
+					need = n
+				}
 				break
 			}
-			msgs = append(msgs, record{offset: m.Offset, value: m.Value})
+			v := arena[len(arena) : len(arena)+n : len(arena)+n]
+			arena = arena[:len(arena)+n]
+			msgs = append(msgs, record{offset: batch.Offset() - 1, value: v})
 		}
-		capHint = max(64, len(msgs)+len(msgs)/4)
 		hw := batch.HighWaterMark()
 		err := batch.Close()
 		if len(msgs) > 0 {
@@ -592,13 +626,13 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched) {
 		}
 		if len(msgs) > 0 || hw >= 0 {
 			select {
-			case out <- fetched{msgs: msgs, highWater: hw}:
+			case out <- fetched{msgs: msgs, arena: arena, highWater: hw}:
 			case <-ctx.Done():
 				return
 			}
 		}
 		switch {
-		case err == nil || errors.Is(err, kafka.RequestTimedOut):
+		case err == nil || errors.Is(err, kafka.RequestTimedOut) || errors.Is(err, io.ErrShortBuffer):
 			// Some brokers answer a long poll that found nothing with
 			// RequestTimedOut: that is an empty fetch, not a failure.
 			wait = 100 * time.Millisecond

@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,7 +48,7 @@ type Live struct {
 }
 
 // End returns when the live ends.
-func (l *Live) End() time.Time { return l.Start.Add(l.Duration) }
+func (l Live) End() time.Time { return l.Start.Add(l.Duration) }
 
 // Delays between a view and the events it causes.
 const (
@@ -58,10 +59,12 @@ const (
 	liveBuyDelayMax   = 180 * second
 	browseBuyDelayMin = 5 * second
 	browseBuyDelayMax = 600 * second
-	// MaxPurchaseDelay bounds the time between a view and the purchase it
-	// leads to: a live's purchases are all emitted by End()+MaxPurchaseDelay.
-	MaxPurchaseDelay = time.Duration(browseBuyDelayMax)
 )
+
+// MaxPurchaseDelay bounds the time between a view and the purchase it leads
+// to: all purchases of a live are emitted by its End() plus
+// MaxPurchaseDelay.
+const MaxPurchaseDelay = time.Duration(browseBuyDelayMax)
 
 var liveMinutes = [...]int64{30, 45, 60, 60, 90, 120}
 
@@ -124,7 +127,6 @@ type Generator struct {
 	firstReaction, ordered, burst int
 
 	idPrefix, orderPrefix []byte
-	buf                   []byte
 	slab                  []byte
 	tsSec                 int64
 	tsDate                []byte
@@ -339,9 +341,14 @@ func (g *Generator) startLive() {
 		burst:    uint16(g.burst + g.rng.IntN(len(chatBursts))),
 		audience: ls.audience,
 	}
-	total := g.audienceWeights(ii)
+	var cats []int
+	for _, pi := range products {
+		if c := int(w.idx.productCat[pi]); !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	total := g.audienceWeights(ii, cats)
 	ls.audience.build(g.weights, g.work)
-	nc := len(w.Config.Categories)
 
 	live := Live{
 		ID:              ls.id,
@@ -358,24 +365,7 @@ func (g *Generator) startLive() {
 		live.ProductIDs[j] = uint64(pi + 1)
 		p := &w.Products[pi]
 		c := w.idx.productCat[pi]
-		a := liveBuyRate * in.Skill * p.Appeal * p.PriceFactor
-		// s is the mean purchase probability of a real viewer. Tastes are
-		// at most 1, so without the cap it is a times the audience's mean
-		// taste for the category; with it, sum user by user.
-		var s float64
-		if a <= maxBuyProb {
-			s = a * g.catTaste[c]
-		} else {
-			tastes := w.idx.tastes
-			for ui, wu := range g.weights {
-				if wu != 0 {
-					s += wu * min(maxBuyProb, a*tastes[ui*nc+int(c)])
-				}
-			}
-		}
-		if total > 0 {
-			s /= total
-		}
+		s := g.meanBuyProb(liveBuyRate*in.Skill*p.Appeal*p.PriceFactor, int(c), total, false)
 		live.ExpectedPurchases += perSlot * s
 		live.TrueExpectedGMV += perSlot * s * meanQuantity * p.Price
 	}
@@ -384,39 +374,65 @@ func (g *Generator) startLive() {
 	g.busyUntil[ii] = ls.end
 }
 
+// meanBuyProb returns the mean over the audience in g.weights (of sum
+// total) of min(maxBuyProb, a*taste) for category c: the purchase
+// probability of a real viewer of a product whose other factors multiply to
+// a. Tastes are at most 1, so unless a exceeds the cap (or exact is set) it
+// is a times the audience's mean taste for c, from g.catTaste; otherwise
+// it is summed user by user.
+func (g *Generator) meanBuyProb(a float64, c int, total float64, exact bool) float64 {
+	if !(total > 0) {
+		return 0
+	}
+	if a <= maxBuyProb && !exact {
+		return a * g.catTaste[c] / total
+	}
+	nc := len(g.w.Config.Categories)
+	tastes := g.w.idx.tastes
+	var s float64
+	for ui, wu := range g.weights {
+		if wu != 0 {
+			s += wu * min(maxBuyProb, a*tastes[ui*nc+c])
+		}
+	}
+	return s / total
+}
+
 // audienceWeights fills g.weights with the probability weights of each user
-// being a real viewer of a live of influencer ii, and g.catTaste with the
-// weighted sum of the users' taste for each category; it returns the sum of
-// the weights.
-func (g *Generator) audienceWeights(ii int) float64 {
+// being a real viewer of a live of influencer ii (0 for bots, whose
+// Activity is 0), and g.catTaste[c], for each c in cats, with the weighted
+// sum of the users' taste for category c; it returns the sum of the weights.
+func (g *Generator) audienceWeights(ii int, cats []int) float64 {
 	w := g.w
 	in := &w.Influencers[ii]
 	country := w.idx.inflCountry[ii]
 	nc := len(in.AudienceTastes)
 	aud := in.AudienceTastes
-	catTaste := g.catTaste[:nc]
-	clear(catTaste)
-	tastes := w.idx.tastes
+	for _, c := range cats {
+		g.catTaste[c] = 0
+	}
+	tastes, activity, userCountry := w.idx.tastes, w.idx.activity, w.idx.userCountry
+	weights := g.weights[:len(activity)]
 	var total float64
-	for ui := range w.Users {
-		u := &w.Users[ui]
-		if u.Bot {
-			g.weights[ui] = 0
+	for ui, act := range activity {
+		if act == 0 {
+			weights[ui] = 0
 			continue
 		}
 		t := tastes[ui*nc : ui*nc+nc]
+		_ = aud[len(t)-1]
 		var aff float64
 		for c, x := range t {
 			aff += x * aud[c]
 		}
-		x := u.Activity * aff * aff
-		if w.idx.userCountry[ui] != country {
+		x := act * aff * aff
+		if userCountry[ui] != country {
 			x *= foreignAudience
 		}
-		g.weights[ui] = x
+		weights[ui] = x
 		total += x
-		for c, tc := range t {
-			catTaste[c] += x * tc
+		for _, c := range cats {
+			g.catTaste[c] += x * t[c]
 		}
 	}
 	return total
@@ -621,14 +637,24 @@ func (p *pending) before(o *pending) bool {
 	return p.t < o.t || (p.t == o.t && p.order < o.order)
 }
 
-// slabSize is the size of the buffers messages are carved from.
-const slabSize = 64 << 10
+// Messages are carved from slabs of slabSize bytes; maxEncoded bounds the
+// size of an encoded event plus its key.
+const (
+	slabSize   = 64 << 10
+	maxEncoded = 1 << 10
+)
 
 // emit encodes p as the next event.
 func (g *Generator) emit(p *pending) Message {
 	g.seq++
 	g.now = p.t
-	b := append(g.buf[:0], `{"event_id":"`...)
+	// Encode straight into the slab; a message that does not fit in what is
+	// left of it would only make append move it to a fresh array.
+	if cap(g.slab)-len(g.slab) < maxEncoded {
+		g.slab = make([]byte, 0, slabSize)
+	}
+	off := len(g.slab)
+	b := append(g.slab, `{"event_id":"`...)
 	b = append(b, g.idPrefix...)
 	b = strconv.AppendUint(b, g.seq, 36)
 	b = append(b, `","ts":"`...)
@@ -683,17 +709,11 @@ func (g *Generator) emit(p *pending) Message {
 		b = append(b, `,"currency":"`+Currency+`"`...)
 	}
 	b = append(b, '}')
-	g.buf = b
-
-	if cap(g.slab)-len(g.slab) < len(b)+24 {
-		g.slab = make([]byte, 0, max(slabSize, len(b)+24))
-	}
-	off := len(g.slab)
-	g.slab = append(g.slab, b...)
-	value := g.slab[off:len(g.slab):len(g.slab)]
-	off = len(g.slab)
-	g.slab = strconv.AppendUint(g.slab, p.user, 10)
-	key := g.slab[off:len(g.slab):len(g.slab)]
+	value := b[off:len(b):len(b)]
+	off = len(b)
+	b = strconv.AppendUint(b, p.user, 10)
+	key := b[off:len(b):len(b)]
+	g.slab = b
 	ms := floorDiv(g.startNS+p.t, int64(time.Millisecond))
 	return Message{Kind: p.kind, Key: key, Value: value, Time: time.UnixMilli(ms).UTC()}
 }

@@ -18,7 +18,7 @@ var testStart = time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
 
 func TestDeterminism(t *testing.T) {
 	const n = 20000
-	first := func(worldSeed, genSeed int64, start time.Time) ([]Message, []Message) {
+	first := func(t *testing.T, worldSeed, genSeed int64, start time.Time) ([]Message, []Message) {
 		t.Helper()
 		w := smallWorld(t, worldSeed)
 		g := NewGenerator(w, genSeed, start)
@@ -33,7 +33,7 @@ func TestDeterminism(t *testing.T) {
 			return x.Kind == y.Kind && bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Value, y.Value) && x.Time.Equal(y.Time)
 		})
 	}
-	refCat, refEv := first(1, 1, testStart)
+	refCat, refEv := first(t, 1, 1, testStart)
 	tests := []struct {
 		name               string
 		worldSeed, genSeed int64
@@ -49,7 +49,7 @@ func TestDeterminism(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cat, ev := first(tt.worldSeed, tt.genSeed, tt.start)
+			cat, ev := first(t, tt.worldSeed, tt.genSeed, tt.start)
 			if got := equal(cat, refCat); got != tt.sameCatalog {
 				t.Errorf("catalog identical = %v, want %v", got, tt.sameCatalog)
 			}
@@ -736,6 +736,78 @@ func BenchmarkNewWorld(b *testing.B) {
 	for b.Loop() {
 		if _, err := NewWorld(DefaultConfig()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestTrueExpectationsFromPublicTruth recomputes the expectations of some
+// lives from the exported true parameters and the documented model.
+func TestTrueExpectationsFromPublicTruth(t *testing.T) {
+	w := smallWorld(t, 21)
+	g := NewGenerator(w, 2, testStart)
+	for len(g.Lives()) < 12 {
+		g.Next()
+	}
+	for _, l := range g.Lives() {
+		in := &w.Influencers[l.InfluencerID-1]
+		weights := make([]float64, len(w.Users))
+		var total float64
+		for i, u := range w.Users {
+			if u.Bot {
+				continue
+			}
+			var aff float64
+			for c := range u.Tastes {
+				aff += u.Tastes[c] * in.AudienceTastes[c]
+			}
+			weights[i] = u.Activity * aff * aff
+			if u.Country != in.Country {
+				weights[i] *= 0.3
+			}
+			total += weights[i]
+		}
+		views := w.Config.LiveViewsPerHour * math.Pow(float64(in.Followers)/20000, 0.7) * l.Duration.Hours()
+		var buys, gmv float64
+		for _, pid := range l.ProductIDs {
+			var p float64
+			for i, u := range w.Users {
+				p += weights[i] / total * w.LivePurchaseProb(u.ID, pid, in.ID)
+			}
+			slot := views * (1 - in.FakeShare) / float64(len(l.ProductIDs))
+			buys += slot * p
+			gmv += slot * p * 1.25 * w.Products[pid-1].Price
+		}
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{
+			{"ExpectedViewers", l.ExpectedViewers, views},
+			{"ExpectedPurchases", l.ExpectedPurchases, buys},
+			{"TrueExpectedGMV", l.TrueExpectedGMV, gmv},
+		} {
+			if math.Abs(c.got-c.want) > 1e-9*math.Max(1, c.want) {
+				t.Errorf("live %d %s = %v, recomputed %v", l.ID, c.name, c.got, c.want)
+			}
+		}
+	}
+}
+
+// TestMeanBuyProbPaths checks that the fast (mean taste) and exact (user by
+// user) paths agree below the cap, and that the cap binds above it.
+func TestMeanBuyProbPaths(t *testing.T) {
+	w := smallWorld(t, 22)
+	g := NewGenerator(w, 1, testStart)
+	cats := []int{0, 3}
+	total := g.audienceWeights(5, cats)
+	for _, c := range cats {
+		for _, a := range []float64{0.01, 0.3, 0.5} {
+			fast, exact := g.meanBuyProb(a, c, total, false), g.meanBuyProb(a, c, total, true)
+			if math.Abs(fast-exact) > 1e-12 {
+				t.Errorf("category %d, a=%v: fast %v, exact %v", c, a, fast, exact)
+			}
+		}
+		if big := g.meanBuyProb(1e6, c, total, false); big > maxBuyProb || big < 0.9*maxBuyProb {
+			t.Errorf("category %d: capped mean purchase probability = %v", c, big)
 		}
 	}
 }

@@ -101,63 +101,67 @@ func pickDistinct(r *rand.Rand, w []float64, k int) []int {
 // aliasTable samples an index in O(1) with probability proportional to the
 // weights it was built from (Vose's alias method, with 32-bit thresholds).
 type aliasTable struct {
-	thr   []uint32
-	alias []uint32
+	entries []aliasEntry
+	stack   []uint32 // scratch for build
+}
+
+// aliasEntry keeps index i with probability thr/2^32, else goes to alias.
+type aliasEntry struct {
+	thr   uint32
+	alias uint32
 }
 
 // build fills t from w, reusing t's buffers. work must hold len(w) floats
 // (it is overwritten). Entries of weight 0 are never sampled unless all are.
 func (t *aliasTable) build(w []float64, work []float64) {
 	n := len(w)
-	if cap(t.thr) < n {
-		t.thr = make([]uint32, n)
-		t.alias = make([]uint32, n)
+	if cap(t.entries) < n {
+		t.entries = make([]aliasEntry, n)
+		t.stack = make([]uint32, n)
 	}
-	t.thr, t.alias = t.thr[:n], t.alias[:n]
+	t.entries, t.stack = t.entries[:n], t.stack[:n]
+	e := t.entries
 	var sum float64
 	for _, x := range w {
 		sum += x
 	}
-	if n == 0 {
-		return
-	}
 	if !(sum > 0) {
-		for i := range n {
-			t.thr[i] = math.MaxUint32
-			t.alias[i] = uint32(i)
+		for i := range e {
+			e[i] = aliasEntry{thr: math.MaxUint32, alias: uint32(i)}
 		}
 		return
 	}
+	// Under-full indices are stacked from the front of t.stack, over-full
+	// ones from the back.
 	scaled := work[:n]
-	small := make([]uint32, 0, n)
-	large := make([]uint32, 0, n)
+	ns, nl := 0, n
 	for i, x := range w {
 		scaled[i] = x * float64(n) / sum
 		if scaled[i] < 1 {
-			small = append(small, uint32(i))
+			t.stack[ns] = uint32(i)
+			ns++
 		} else {
-			large = append(large, uint32(i))
+			nl--
+			t.stack[nl] = uint32(i)
 		}
 	}
-	for len(small) > 0 && len(large) > 0 {
-		s := small[len(small)-1]
-		small = small[:len(small)-1]
-		l := large[len(large)-1]
-		t.thr[s] = prob32(scaled[s])
-		t.alias[s] = l
+	for ns > 0 && nl < n {
+		ns--
+		s := t.stack[ns]
+		l := t.stack[nl]
+		e[s] = aliasEntry{thr: prob32(scaled[s]), alias: l}
 		scaled[l] -= 1 - scaled[s]
 		if scaled[l] < 1 {
-			large = large[:len(large)-1]
-			small = append(small, l)
+			nl++
+			t.stack[ns] = l
+			ns++
 		}
 	}
-	for _, i := range large {
-		t.thr[i] = math.MaxUint32
-		t.alias[i] = i
+	for _, i := range t.stack[nl:] {
+		e[i] = aliasEntry{thr: math.MaxUint32, alias: i}
 	}
-	for _, i := range small { // only from rounding
-		t.thr[i] = math.MaxUint32
-		t.alias[i] = i
+	for _, i := range t.stack[:ns] { // only from rounding
+		e[i] = aliasEntry{thr: math.MaxUint32, alias: i}
 	}
 }
 
@@ -174,9 +178,10 @@ func prob32(p float64) uint32 {
 // sample draws an index using one 64-bit random number.
 func (t *aliasTable) sample(r *rand.Rand) int {
 	x := r.Uint64()
-	i := uint32((uint64(uint32(x>>32)) * uint64(len(t.thr))) >> 32)
-	if uint32(x) < t.thr[i] {
+	i := (uint64(uint32(x>>32)) * uint64(len(t.entries))) >> 32
+	e := t.entries[i]
+	if uint32(x) < e.thr {
 		return int(i)
 	}
-	return int(t.alias[i])
+	return int(e.alias)
 }

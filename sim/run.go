@@ -52,7 +52,8 @@ const defaultBatchSize = 500
 // produced (catalog messages are not counted) once rc.Count events are
 // written. Cancelling ctx is a clean stop: Run returns the events written
 // so far and a nil error (a batch interrupted by the cancellation is not
-// counted). Any other write failure is returned, wrapped. Kafka timestamps
+// counted, though g has moved past it). Any other write failure is
+// returned, wrapped, with the count of events written before it. Kafka timestamps
 // are left to the writer (wall-clock time), so that broker retention does
 // not act on simulated times; the simulated time is in each value's ts.
 // A nil logger discards logs.

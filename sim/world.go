@@ -145,6 +145,8 @@ type World struct {
 // worldIndex holds derived lookup tables used by the generator.
 type worldIndex struct {
 	tastes        []float64  // all users' tastes, user-major (backs User.Tastes)
+	activity      []float64  // Activity per user
+	quality       []float64  // Appeal*PriceFactor per product
 	productCat    []uint16   // category index per product
 	userCountry   []uint8    // country index per user
 	inflCountry   []uint8    // country index per influencer
@@ -402,9 +404,14 @@ func (w *World) buildIndex() {
 		act[i] = w.Users[i].Activity
 		total += act[i]
 	}
+	w.idx.activity = act
 	w.idx.browseRate = total / 3600
 	w.browse.build(act, make([]float64, len(act)))
 
+	w.idx.quality = make([]float64, len(w.Products))
+	for i := range w.Products {
+		w.idx.quality[i] = w.Products[i].Appeal * w.Products[i].PriceFactor
+	}
 	w.idx.catProducts = make([][]uint32, nc)
 	for pi, c := range w.idx.productCat {
 		w.idx.catProducts[c] = append(w.idx.catProducts[c], uint32(pi))
@@ -481,8 +488,7 @@ func (w *World) Affinity(userID, productID uint64) float64 {
 }
 
 func (w *World) affinity(ui, pi int) float64 {
-	p := &w.Products[pi]
-	return w.Users[ui].Tastes[w.idx.productCat[pi]] * p.Appeal * p.PriceFactor
+	return w.idx.tastes[ui*len(w.Config.Categories)+int(w.idx.productCat[pi])] * w.idx.quality[pi]
 }
 
 // BrowsePurchaseProb returns the true probability that a view of the

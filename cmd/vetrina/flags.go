@@ -116,6 +116,7 @@ type ingestFlags struct {
 	linger      *time.Duration
 	dedupWindow *int
 	maxBytes    *int
+	session     *time.Duration
 }
 
 func (f *flags) ingest() ingestFlags {
@@ -123,7 +124,8 @@ func (f *flags) ingest() ingestFlags {
 		group:       f.String("group", "vetrina-ingest", "Kafka consumer group of the ingesters"),
 		batchRows:   f.Int("batch-rows", 100000, "rows per ClickHouse insert at most"),
 		linger:      f.Duration("linger", 250*time.Millisecond, "longest wait before a partial batch is inserted"),
-		dedupWindow: f.Int("dedup-window", 1<<18, "event ids remembered per partition to drop producer retries (0 disables)"),
+		dedupWindow: f.Int("dedup-window", 1<<16, "event ids remembered per partition to drop producer retries (0 disables)"),
 		maxBytes:    f.Int("max-message-bytes", 64<<10, "larger messages go to dead_letters as oversized"),
+		session:     f.Duration("session-timeout", 10*time.Second, "consumer group session timeout: how soon a crashed ingester's partitions move to the others"),
 	}
 }

@@ -72,14 +72,15 @@ func newIngester(k kafkaFlags, f ingestFlags, st *store.Store, reg prometheus.Re
 		dw = -1
 	}
 	return ingest.New(ingest.Config{
-		Brokers:     k.brokerList(),
-		GroupID:     *f.group,
-		Topics:      topics(*k.topicPrefix),
-		BatchRows:   *f.batchRows,
-		Linger:      *f.linger,
-		DedupWindow: dw,
-		Limits:      event.Limits{MaxBytes: *f.maxBytes},
-		Logger:      log,
+		Brokers:        k.brokerList(),
+		GroupID:        *f.group,
+		Topics:         topics(*k.topicPrefix),
+		BatchRows:      *f.batchRows,
+		Linger:         *f.linger,
+		DedupWindow:    dw,
+		Limits:         event.Limits{MaxBytes: *f.maxBytes},
+		SessionTimeout: *f.session,
+		Logger:         log,
 	}, st, ingest.NewMetrics(reg))
 }
 

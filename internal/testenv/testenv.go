@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +59,33 @@ func ClickHouseAddr(t testing.TB) string {
 func ClickHouseServer(t testing.TB) *chserver.Server {
 	ClickHouseAddr(t)
 	return chSrv
+}
+
+// RestartClickHouse kills the managed ClickHouse (SIGKILL), keeps it down
+// for downtime, and starts it again on the same ports and data. It fails
+// the test when the tests use an external server.
+func RestartClickHouse(t testing.TB, downtime time.Duration) {
+	t.Helper()
+	if chSrv == nil {
+		t.Fatal("RestartClickHouse needs the managed ClickHouse; unset VETRINA_TEST_CLICKHOUSE")
+	}
+	native, httpAddr := chSrv.NativeAddr(), chSrv.HTTPAddr()
+	if err := chSrv.Kill(); err != nil {
+		t.Fatalf("kill ClickHouse: %v", err)
+	}
+	<-chSrv.Done()
+	time.Sleep(downtime)
+	srv, err := chserver.Start(context.Background(), chserver.Config{Dir: chDir, NativePort: port(native), HTTPPort: port(httpAddr)})
+	if err != nil {
+		t.Fatalf("restart ClickHouse: %v", err)
+	}
+	chSrv = srv
+}
+
+func port(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // Shutdown stops the managed ClickHouse, if any. TestMain calls it.

@@ -1,0 +1,37 @@
+# Vetrina: the two set-up commands are `make run` and `make test`.
+GO      ?= go
+BIN     := ./vetrina
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: run test deps build vet bench bench-go fuzz clean
+
+## run: install what is missing, build, and run the whole system (`vetrina up`)
+run: deps build
+	$(BIN) up
+
+## test: install what is missing, then unit and integration tests against a real ClickHouse and the embedded broker
+test: deps vet
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vetrina
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+## bench: Go micro-benchmarks and the end-to-end ingest benchmark
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./event ./ingest ./sim
+	$(BIN) bench ingest --events 2000000
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./event
+
+clean:
+	rm -rf $(BIN) .vetrina
