@@ -182,11 +182,14 @@ func (s *scanner) escapedString(start int) ([]byte, *Error) {
 				return nil, s.malformed("bad \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
+				// Only a high surrogate followed by an escaped low one makes a
+				// pair; otherwise r is U+FFFD and the next escape stands alone.
 				r2 := rune(-1)
-				if len(s.data)-s.pos >= 2 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+				if r < 0xdc00 && len(s.data)-s.pos >= 2 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+					save := s.pos
 					s.pos += 2
-					if r2, ok = s.hex4(); !ok {
-						return nil, s.malformed("bad \\u escape")
+					if r2, ok = s.hex4(); !ok || r2 < 0xdc00 || r2 > 0xdfff {
+						s.pos, r2 = save, -1
 					}
 				}
 				r = utf16.DecodeRune(r, r2)
@@ -222,7 +225,8 @@ func (s *scanner) hex4() (rune, bool) {
 	return r, true
 }
 
-// number returns the raw bytes of a JSON number token.
+// number returns the raw bytes of a JSON number token, nil if none starts
+// here, or an error if the token is not a JSON number (01, +1, .5, 1., 0x1).
 func (s *scanner) number() ([]byte, *Error) {
 	start := s.pos
 	if s.pos < len(s.data) && s.data[s.pos] == '-' {
@@ -237,10 +241,64 @@ func (s *scanner) number() ([]byte, *Error) {
 		}
 		break
 	}
-	if s.pos == digits {
+	if s.pos == digits && s.pos == start {
 		return nil, nil
 	}
+	if !validNumber(s.data[start:s.pos]) || (s.pos < len(s.data) && !delimiter(s.data[s.pos])) {
+		return nil, s.malformed("bad number")
+	}
 	return s.data[start:s.pos], nil
+}
+
+// validNumber reports whether b is -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		if j := skipDigits(b, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if j := skipDigits(b, i); j > i {
+			i = j
+		} else {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// delimiter reports whether c may follow a scalar value.
+func delimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', '}', ']':
+		return true
+	}
+	return false
 }
 
 // uint reads an unsigned integer given as a JSON number or a decimal string.
@@ -337,6 +395,9 @@ func (s *scanner) bool() (bool, *Error) {
 	case len(rest) >= 5 && string(rest[:5]) == "false":
 		s.pos += 5
 		return false, nil
+	case len(rest) > 0 && (rest[0] == 't' || rest[0] == 'f'):
+		// Not a literal; skip would call bool again, without end.
+		return false, s.malformed("bad literal")
 	}
 	if err := s.skip(); err != nil {
 		return false, err

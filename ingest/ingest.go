@@ -72,8 +72,11 @@ type Config struct {
 	// (e.g. a crashed ingester) before giving its partitions to others;
 	// default 10s.
 	SessionTimeout time.Duration
-	Limits         event.Limits
-	Logger         *slog.Logger
+	// AfterInsert, if set, is called after every successful insert and
+	// before the offset commit: a failpoint for crash tests.
+	AfterInsert func()
+	Limits      event.Limits
+	Logger      *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -528,6 +531,9 @@ func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top in
 		in.m.insertSecs.WithLabelValues(table).Observe(time.Since(start).Seconds())
 		in.m.batchRows.WithLabelValues(table).Observe(float64(rows.Len()))
 		in.m.inserted.WithLabelValues(table).Add(float64(rows.Len()))
+		if in.cfg.AfterInsert != nil {
+			in.cfg.AfterInsert()
+		}
 		return nil
 	})
 	return err == nil

@@ -123,7 +123,7 @@ type produced struct {
 	bad      int
 }
 
-func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n int, seed uint64) produced {
+func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n int, seed uint64, retries bool) produced {
 	w := &kafka.Writer{Addr: kafka.TCP(brokers), Balancer: &kafka.Hash{}, BatchSize: 500, BatchTimeout: 2 * time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -156,7 +156,7 @@ func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n 
 		m.Key = fmt.Appendf(nil, "%d", user)
 		batch = append(batch, m)
 		sent = append(sent, m)
-		if rng.IntN(100) < 3 && len(sent) > 10 {
+		if retries && rng.IntN(100) < 3 && len(sent) > 10 {
 			// A producer retry of a recent event.
 			batch = append(batch, sent[len(sent)-1-rng.IntN(10)])
 		}
@@ -177,7 +177,16 @@ func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n 
 // processes are SIGKILLed at random moments mid-stream (sometimes two run at
 // once, forcing rebalances), ClickHouse is killed and restarted, and at the
 // end count() and uniqExact(event_id) equal the distinct events produced.
+//
+// It runs twice: once without producer retries and with the duplicate
+// window off, so that only the offset bookkeeping stands between a crash and
+// a duplicate, and once with producer retries and the window on.
 func TestCrash_KilledIngestersAndClickHouseRestart_ExactlyOnce(t *testing.T) {
+	t.Run("offsets only", func(t *testing.T) { crashRun(t, false) })
+	t.Run("with producer retries", func(t *testing.T) { crashRun(t, true) })
+}
+
+func crashRun(t *testing.T, retries bool) {
 	st, cfg := testenv.Store(t)
 	brokerAddr := freeAddr(t)
 	prefix := testenv.RandomName("crash") + "."
@@ -186,19 +195,29 @@ func TestCrash_KilledIngestersAndClickHouseRestart_ExactlyOnce(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const events = 60_000
+	const events = 40_000
 	var res produced
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		res = stream(ctx, t, brokerAddr, prefix, events, 42)
+		res = stream(ctx, t, brokerAddr, prefix, events, 42, retries)
 	}()
 
 	ingestArgs := []string{"ingest", "--brokers", brokerAddr, "--clickhouse", cfg.Addr, "--database", cfg.Database,
 		"--topic-prefix", prefix, "--batch-rows", "2000", "--linger", "30ms", "--session-timeout", "2s", "--http", "127.0.0.1:0"}
+	if !retries {
+		ingestArgs = append(ingestArgs, "--dedup-window", "0")
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := range 6 {
+		if round%3 == 2 {
+			// Die right after an insert, before its commit: the moment a
+			// wrong resume offset would duplicate a batch.
+			t.Setenv("VETRINA_FAILPOINT_KILL_AFTER_INSERTS", fmt.Sprint(3+rng.IntN(20)))
+		} else {
+			t.Setenv("VETRINA_FAILPOINT_KILL_AFTER_INSERTS", "")
+		}
 		a := start(t, ingestArgs...)
 		var b *proc
 		if round%2 == 1 {
@@ -216,8 +235,15 @@ func TestCrash_KilledIngestersAndClickHouseRestart_ExactlyOnce(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	t.Setenv("VETRINA_FAILPOINT_KILL_AFTER_INSERTS", "")
 
 	final := start(t, ingestArgs...)
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if !strings.Contains(final.output(), "partition assigned") {
+			return fmt.Errorf("final ingester has no partitions yet; its log:\n%s", final.output())
+		}
+		return nil
+	})
 	want := map[store.Table]uint64{store.TableViews: uint64(res.distinct["views"]), store.TableChats: uint64(res.distinct["chats"]), store.TablePurchases: uint64(res.distinct["purchases"])}
 	testenv.Eventually(t, 90*time.Second, func() error {
 		for table, n := range want {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +84,7 @@ func newIngester(k kafkaFlags, f ingestFlags, st *store.Store, reg prometheus.Re
 		DedupWindow:    dw,
 		Limits:         event.Limits{MaxBytes: *f.maxBytes},
 		SessionTimeout: *f.session,
+		AfterInsert:    failpoint(log),
 		Logger:         log,
 	}, st, ingest.NewMetrics(reg))
 }
@@ -123,4 +128,22 @@ func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.
 		return n, fmt.Errorf("simulate: %w", err)
 	}
 	return n, nil
+}
+
+// failpoint returns, when VETRINA_FAILPOINT_KILL_AFTER_INSERTS=N is set, a
+// hook that SIGKILLs this process right after its Nth insert, before the
+// offset is committed: the worst moment to die, which the crash test needs
+// to hit deterministically. Unset, it returns nil.
+func failpoint(log *slog.Logger) func() {
+	n, err := strconv.Atoi(os.Getenv("VETRINA_FAILPOINT_KILL_AFTER_INSERTS"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	log.Warn("failpoint armed: this process kills itself after an insert", "inserts", n)
+	var count atomic.Int64
+	return func() {
+		if count.Add(1) >= int64(n) {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 }
