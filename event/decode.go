@@ -105,11 +105,20 @@ func (d *Decoder) latest() time.Time {
 	return d.nowCache.Add(d.lim.MaxFuture)
 }
 
+// refresh re-reads the clock and returns the newest acceptable event time.
+// A cached now can only be too old, so a time past latest() is rejected
+// only if it is also past refresh() (a quiet topic may not see 1024
+// messages in a day).
+func (d *Decoder) refresh() time.Time {
+	d.nowCache = d.now()
+	return d.nowCache.Add(d.lim.MaxFuture)
+}
+
 func (d *Decoder) checkTime(field string, t time.Time) *Error {
 	if t.Before(d.lim.MinTime) {
 		return &Error{Reason: ReasonBadTimestamp, Field: field, Msg: t.Format(time.RFC3339) + " is before " + d.lim.MinTime.Format(time.RFC3339)}
 	}
-	if t.After(d.latest()) {
+	if t.After(d.latest()) && t.After(d.refresh()) {
 		return &Error{Reason: ReasonBadTimestamp, Field: field, Msg: t.Format(time.RFC3339) + " is more than " + d.lim.MaxFuture.String() + " in the future"}
 	}
 	return nil

@@ -621,3 +621,25 @@ func TestKindNames(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleClock: the decoder caches Now, but a long-lived decoder on a quiet
+// topic must not reject current messages because its cached Now is old.
+func TestStaleClock(t *testing.T) {
+	clock := testNow
+	d := NewDecoder(Limits{Now: func() time.Time { return clock }})
+	var b Brand
+	if err := d.Brand([]byte(msg(KindBrand, "updated_at", ms(clock))), &b); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(72 * time.Hour) // three quiet days, a handful of messages
+	for i := 0; i < 3; i++ {
+		if err := d.Brand([]byte(msg(KindBrand, "updated_at", ms(clock))), &b); err != nil {
+			t.Fatalf("message %d after 3 days: %v", i, err)
+		}
+	}
+	// The future bound still holds against the fresh clock.
+	err := d.Brand([]byte(msg(KindBrand, "updated_at", ms(clock.Add(25*time.Hour)))), &b)
+	if e, ok := err.(*Error); !ok || e.Reason != ReasonBadTimestamp {
+		t.Fatalf("25h ahead: %v", err)
+	}
+}

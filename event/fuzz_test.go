@@ -24,8 +24,10 @@ func FuzzDecode(f *testing.F) {
 	for _, c := range validCases() {
 		f.Add(uint8(c.kind), []byte(c.data))
 	}
-	for _, c := range badCases() {
-		if c.lim.MaxBytes == 0 && c.lim.MaxString == 0 && len(c.data) < 1024 {
+	// A sample of the bad cases: all of them (~3500) would make the
+	// baseline-coverage phase eat most of the Makefile's 10s fuzz time.
+	for i, c := range badCases() {
+		if i%7 == 0 && len(c.data) < 1024 {
 			f.Add(uint8(c.kind), []byte(c.data))
 		}
 	}

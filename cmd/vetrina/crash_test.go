@@ -136,7 +136,7 @@ func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n 
 			t.Errorf("produce: %v", err)
 		}
 		batch = batch[:0]
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // spread the stream over all the crash rounds
 	}
 	for i := range n {
 		user := 1 + rng.IntN(500)
@@ -228,6 +228,11 @@ func crashRun(t *testing.T, retries bool) {
 			testenv.RestartClickHouse(t, 3*time.Second)
 		}
 		time.Sleep(time.Duration(1500+rng.IntN(2500)) * time.Millisecond)
+		select {
+		case <-a.done:
+			t.Logf("round %d: the ingester killed itself at its failpoint, after an insert and before the commit", round)
+		default:
+		}
 		a.kill()
 		if b != nil {
 			time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
