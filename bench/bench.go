@@ -33,9 +33,12 @@ type Config struct {
 	Partitions int    // per topic, default 6
 	Seed       int64  // simulator seed
 	ClickHouse string // native address; empty starts a managed server in a temp dir
-	BatchRows  int
-	Linger     time.Duration
-	Logger     *slog.Logger
+	// Compression of the ClickHouse protocol, "lz4" or "none"; both the
+	// end-to-end run and the ceiling use it.
+	Compression string
+	BatchRows   int
+	Linger      time.Duration
+	Logger      *slog.Logger
 	// CPUProfile, if set, receives a CPU profile of the end-to-end phase.
 	CPUProfile io.Writer
 }
@@ -138,7 +141,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	res.ProduceSeconds = time.Since(start).Seconds()
 
 	// End to end.
-	e2e, err := openDB(ctx, addr, "bench_e2e")
+	e2e, err := openDB(ctx, addr, "bench_e2e", cfg.Compression)
 	if err != nil {
 		return res, err
 	}
@@ -195,7 +198,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 
 	// Ceiling: the same rows, decoded ahead, inserted with clickhouse-go in
 	// batches of the same size, one inserter per core.
-	ceil, err := openDB(ctx, addr, "bench_ceiling")
+	ceil, err := openDB(ctx, addr, "bench_ceiling", cfg.Compression)
 	if err != nil {
 		return res, err
 	}
@@ -224,8 +227,8 @@ func worldConfig(seed int64) sim.Config {
 	return c
 }
 
-func openDB(ctx context.Context, addr, db string) (*store.Store, error) {
-	st, err := store.Open(store.Config{Addr: addr, Database: db})
+func openDB(ctx context.Context, addr, db, compression string) (*store.Store, error) {
+	st, err := store.Open(store.Config{Addr: addr, Database: db, Compression: compression})
 	if err != nil {
 		return nil, err
 	}

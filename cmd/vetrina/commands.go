@@ -228,7 +228,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	res, err := bench.Ingest(ctx, bench.Config{
 		Events: *events, Partitions: *partitions, Seed: *seed,
-		ClickHouse: *ch.addr, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
+		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
 	})
 	if err != nil {
 		return err

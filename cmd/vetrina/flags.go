@@ -98,15 +98,16 @@ func (k kafkaFlags) brokerList() []string {
 }
 
 type chFlags struct {
-	addr, database, user, password *string
+	addr, database, user, password, compression *string
 }
 
 func (f *flags) clickhouse(defAddr string) chFlags {
 	return chFlags{
-		addr:     f.String("clickhouse", defAddr, "ClickHouse native protocol address host:port"),
-		database: f.String("database", "vetrina", "ClickHouse database"),
-		user:     f.String("clickhouse-user", "default", "ClickHouse user"),
-		password: f.String("clickhouse-password", "", "ClickHouse password"),
+		addr:        f.String("clickhouse", defAddr, "ClickHouse native protocol address host:port"),
+		database:    f.String("database", "vetrina", "ClickHouse database"),
+		user:        f.String("clickhouse-user", "default", "ClickHouse user"),
+		password:    f.String("clickhouse-password", "", "ClickHouse password"),
+		compression: f.String("clickhouse-compression", "lz4", "native protocol compression: lz4, or none to save CPU when ClickHouse is on the same machine"),
 	}
 }
 

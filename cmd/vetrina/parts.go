@@ -43,7 +43,7 @@ func newRegistry() *prometheus.Registry {
 }
 
 func openStore(c chFlags) (*store.Store, error) {
-	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password})
+	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password, Compression: *c.compression})
 }
 
 // migrate applies the migrations, waiting for ClickHouse to come up.

@@ -66,20 +66,31 @@ func ClickHouseServer(t testing.TB) *chserver.Server {
 // the test when the tests use an external server.
 func RestartClickHouse(t testing.TB, downtime time.Duration) {
 	t.Helper()
+	restart := KillClickHouse(t)
+	time.Sleep(downtime)
+	restart()
+}
+
+// KillClickHouse kills the managed ClickHouse (SIGKILL) and returns a
+// function that starts it again on the same ports and data.
+func KillClickHouse(t testing.TB) (restart func()) {
+	t.Helper()
 	if chSrv == nil {
-		t.Fatal("RestartClickHouse needs the managed ClickHouse; unset VETRINA_TEST_CLICKHOUSE")
+		t.Fatal("killing ClickHouse needs the managed server; unset VETRINA_TEST_CLICKHOUSE")
 	}
 	native, httpAddr := chSrv.NativeAddr(), chSrv.HTTPAddr()
 	if err := chSrv.Kill(); err != nil {
 		t.Fatalf("kill ClickHouse: %v", err)
 	}
 	<-chSrv.Done()
-	time.Sleep(downtime)
-	srv, err := chserver.Start(context.Background(), chserver.Config{Dir: chDir, NativePort: port(native), HTTPPort: port(httpAddr)})
-	if err != nil {
-		t.Fatalf("restart ClickHouse: %v", err)
+	return func() {
+		t.Helper()
+		srv, err := chserver.Start(context.Background(), chserver.Config{Dir: chDir, NativePort: port(native), HTTPPort: port(httpAddr)})
+		if err != nil {
+			t.Fatalf("restart ClickHouse: %v", err)
+		}
+		chSrv = srv
 	}
-	chSrv = srv
 }
 
 func port(addr string) int {

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vetrina/vetrina/event"
+)
+
+// Products returns the latest version of every product, by id.
+func (s *Store) Products(ctx context.Context) ([]event.Product, error) {
+	q := "SELECT product_id, brand_id, category, title, price, currency, in_stock, updated_at FROM " + s.db + ".products ORDER BY product_id"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.products: %w", s.db, err)
+	}
+	defer rows.Close()
+	var out []event.Product
+	for rows.Next() {
+		var p event.Product
+		var inStock uint8
+		var updated time.Time
+		if err := rows.Scan(&p.ProductID, &p.BrandID, &p.Category, &p.Title, &p.Price, &p.Currency, &inStock, &updated); err != nil {
+			return nil, fmt.Errorf("scan %s.products: %w", s.db, err)
+		}
+		p.InStock = inStock == 1
+		p.UpdatedAt = updated.UTC()
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s.products: %w", s.db, err)
+	}
+	return out, nil
+}
+
+// ActiveParts returns the number of active data parts of db.table.
+func (s *Store) ActiveParts(ctx context.Context, db, table string) (int, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active", db, table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count parts of %s.%s: %w", db, table, err)
+	}
+	return int(n), nil
+}
