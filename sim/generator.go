@@ -106,6 +106,8 @@ type Generator struct {
 	seed    int64
 	start   time.Time
 	startNS int64
+	// wallClock stamps events with time.Now() instead of simulated time.
+	wallClock bool
 
 	clock      int64 // time of the latest primary event or boundary
 	now        int64 // time of the last emitted event
@@ -176,6 +178,23 @@ func (g *Generator) World() *World { return g.w }
 
 // Start returns the simulated start time.
 func (g *Generator) Start() time.Time { return g.start }
+
+// UseWallClock makes the generator stamp events with the wall-clock time at
+// which they are generated instead of its simulated clock. A paced run
+// (`vetrina up`, `vetrina simulate --rate`) produces events far slower
+// than the simulated clock advances; without it, event times would run
+// ahead of real time and eventually be rejected as future timestamps.
+// Simulated behaviour (who does what) is unchanged.
+func (g *Generator) UseWallClock() { g.wallClock = true }
+
+// millis is the Unix millisecond time stamped on an event at simulated
+// time t.
+func (g *Generator) millis(t int64) int64 {
+	if g.wallClock {
+		return time.Now().UnixMilli()
+	}
+	return floorDiv(g.startNS+t, int64(time.Millisecond))
+}
 
 // Now returns the simulated time of the last emitted event (Start before
 // the first).
@@ -714,14 +733,14 @@ func (g *Generator) emit(p *pending) Message {
 	b = strconv.AppendUint(b, p.user, 10)
 	key := b[off:len(b):len(b)]
 	g.slab = b
-	ms := floorDiv(g.startNS+p.t, int64(time.Millisecond))
+	ms := g.millis(p.t)
 	return Message{Kind: p.kind, Key: key, Value: value, Time: time.UnixMilli(ms).UTC()}
 }
 
 // appendTS appends the RFC 3339 millisecond UTC timestamp of simulated
 // time t, caching the date and time of the current second.
 func (g *Generator) appendTS(b []byte, t int64) []byte {
-	ms := floorDiv(g.startNS+t, int64(time.Millisecond))
+	ms := g.millis(t)
 	sec := floorDiv(ms, 1000)
 	if sec != g.tsSec {
 		g.tsSec = sec

@@ -42,3 +42,12 @@ func (s *Store) ActiveParts(ctx context.Context, db, table string) (int, error) 
 	}
 	return int(n), nil
 }
+
+// CountEvent returns how many rows of an event table have this event_id.
+func (s *Store) CountEvent(ctx context.Context, table Table, eventID string) (uint64, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+"."+table.Name()+" WHERE event_id = ?", eventID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count event in %s.%s: %w", s.db, table.Name(), err)
+	}
+	return n, nil
+}

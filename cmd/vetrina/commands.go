@@ -107,14 +107,14 @@ func runSimulate(ctx context.Context, log *slog.Logger, args []string) error {
 
 func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	f := newFlags("up", "Runs the whole system on this machine: a managed ClickHouse (data under --data-dir), the embedded broker, the ingester, the HTTP API and the simulator. With --brokers and --clickhouse it uses those servers and starts none of its own.")
-	dataDir := f.String("data-dir", ".vetrina", "where the managed ClickHouse keeps its data")
+	dataDir := f.String("data-dir", ".vetrina", "where the managed ClickHouse and the embedded broker keep their data")
 	httpAddr := f.String("http", "127.0.0.1:8080", "HTTP API address")
 	brokerListen := f.String("broker-listen", "127.0.0.1:9092", "embedded broker address")
 	partitions := f.Int("partitions", 6, "partitions per topic of the embedded broker")
 	chNative := f.Int("clickhouse-native-port", 9000, "managed ClickHouse native port")
 	chHTTP := f.Int("clickhouse-http-port", 8123, "managed ClickHouse HTTP port")
 	simRate := f.Float64("sim-rate", 200, "simulated events per second (0 disables the simulator)")
-	seed := f.Int64("seed", 1, "simulator seed")
+	seed := f.Int64("seed", 0, "simulator seed (0: a new one each run, so event ids never repeat across runs)")
 	k := f.kafka("")
 	ch := f.clickhouse("")
 	inf := f.ingest()
@@ -147,13 +147,19 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 		lines = append(lines, "ClickHouse native   "+*ch.addr+"   (external)")
 	}
 	if *k.brokers == "" {
-		b, err := broker.Start(broker.Config{Listen: *brokerListen, Topics: topicNames(topics(*k.topicPrefix)), Partitions: *partitions})
+		// The broker persists next to ClickHouse: the offsets ClickHouse
+		// holds must keep meaning the same messages across runs.
+		dir, err := filepath.Abs(filepath.Join(*dataDir, "kafka"))
+		if err != nil {
+			return err
+		}
+		b, err := broker.Start(broker.Config{Listen: *brokerListen, Topics: topicNames(topics(*k.topicPrefix)), Partitions: *partitions, DataDir: dir})
 		if err != nil {
 			return err
 		}
 		defer b.Close()
 		*k.brokers = b.Addr()
-		lines = append(lines, "Kafka broker        "+b.Addr()+"   (embedded, in memory)")
+		lines = append(lines, "Kafka broker        "+b.Addr()+"   (embedded, data in "+dir+")")
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
@@ -178,6 +184,9 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 		"HTTP API            http://"+srv.Addr()+"/   (/healthz /readyz /metrics)",
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
 		"Database            "+*ch.database)
+	if *seed == 0 {
+		*seed = time.Now().UnixNano() & (1<<62 - 1)
+	}
 	if *simRate > 0 {
 		lines = append(lines, fmt.Sprintf("Simulator           %.0f events/s, seed %d", *simRate, *seed))
 	}

@@ -117,6 +117,9 @@ func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.
 		return 0, err
 	}
 	g := sim.NewGenerator(w, seed, time.Now().UTC())
+	if rate > 0 {
+		g.UseWallClock()
+	}
 	out := newWriter(brokers)
 	defer out.Close()
 	st := sim.Topics{}

@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vetrina/vetrina/api"
+)
+
+func serve(t *testing.T, checks map[string]api.Check, reg *prometheus.Registry) string {
+	t.Helper()
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Checks: checks, Gatherer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return "http://" + srv.Addr()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestReadyz_ReportsEachCheck(t *testing.T) {
+	failing := errors.New("clickhouse: connection refused")
+	var down atomic.Bool
+	base := serve(t, map[string]api.Check{
+		"clickhouse": func(context.Context) error {
+			if down.Load() {
+				return failing
+			}
+			return nil
+		},
+		"ingest": func(context.Context) error { return nil },
+	}, prometheus.NewRegistry())
+
+	code, body := get(t, base+"/readyz")
+	if code != http.StatusOK {
+		t.Fatalf("ready: status %d body %s", code, body)
+	}
+	down.Store(true)
+	code, body = get(t, base+"/readyz")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("not ready: status %d, want 503", code)
+	}
+	var r struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready || r.Checks["clickhouse"] != failing.Error() || r.Checks["ingest"] != "ok" {
+		t.Fatalf("readyz details = %+v", r)
+	}
+	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz status %d while not ready; it must stay alive", code)
+	}
+}
+
+func TestMetrics_ServesRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "vetrina_test_things_total", Help: "x"})
+	reg.MustRegister(c)
+	c.Add(3)
+	base := serve(t, nil, reg)
+	code, body := get(t, base+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "vetrina_test_things_total 3") {
+		t.Fatalf("metrics: status %d body %q", code, body)
+	}
+}

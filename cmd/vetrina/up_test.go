@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vetrina/vetrina/internal/testenv"
+	"github.com/vetrina/vetrina/store"
+)
+
+// TestUp_RunsEverything_KcatEventVisibleWithin2s runs `vetrina up` as a user
+// would, produces one event with kcat (a client that is not ours) and
+// requires it in ClickHouse within two seconds; then Ctrl-C stops it all.
+func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Fatal("this test needs kcat (apt-get install kcat; `make test` installs it)")
+	}
+	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
+	chNative, chHTTP := freeAddr(t), freeAddr(t)
+	up := start(t, "up", "--data-dir", t.TempDir(), "--http", httpAddr, "--broker-listen", brokerAddr,
+		"--clickhouse-native-port", portOf(chNative), "--clickhouse-http-port", portOf(chHTTP), "--sim-rate", "50")
+
+	testenv.Eventually(t, 90*time.Second, func() error {
+		if !strings.Contains(up.output(), "Vetrina is up") {
+			return fmt.Errorf("not up yet:\n%s", up.output())
+		}
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz %d", resp.StatusCode)
+		}
+		return nil
+	})
+	for _, want := range []string{chNative, "http://" + chHTTP, brokerAddr, "http://" + httpAddr} {
+		if !strings.Contains(up.output(), want) {
+			t.Errorf("`vetrina up` did not print %s:\n%s", want, up.output())
+		}
+	}
+
+	st, err := store.Open(store.Config{Addr: chNative, Database: "vetrina"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id := testenv.RandomName("kcat-")
+	msg := fmt.Sprintf(`{"event_id":%q,"ts":%q,"user_id":7,"product_id":42,"surface":"feed"}`, id, time.Now().UTC().Format(time.RFC3339Nano))
+	cmd := exec.Command(kcat, "-b", brokerAddr, "-t", "vetrina.views", "-k", "7", "-P")
+	cmd.Stdin = strings.NewReader(msg + "\n")
+	sent := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat: %v\n%s", err, out)
+	}
+	var seen time.Duration
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, err := st.CountEvent(context.Background(), store.TableViews, id)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("event %s: %d rows", id, n)
+		}
+		seen = time.Since(sent)
+		return nil
+	})
+	t.Logf("kcat event visible in ClickHouse after %v", seen)
+	if seen > 2*time.Second {
+		t.Errorf("event took %v to land, want under 2s", seen)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		n, _, err := st.Count(context.Background(), store.TableViews)
+		if err == nil && n < 50 {
+			err = fmt.Errorf("%d views from the simulator so far", n)
+		}
+		return err
+	})
+
+	up.stop(t)
+	if code := up.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("vetrina up exited %d after SIGTERM:\n%s", code, up.output())
+	}
+	if regexp.MustCompile(`level=(ERROR)`).MatchString(up.output()) {
+		t.Errorf("errors logged:\n%s", up.output())
+	}
+	if err := st.Ping(context.Background()); err == nil {
+		t.Errorf("managed ClickHouse still answers after `vetrina up` stopped")
+	}
+}
