@@ -6,26 +6,30 @@ import (
 	"testing"
 )
 
-func TestWindow_RemembersLastNOnly(t *testing.T) {
-	w := newWindow(3, maphash.MakeSeed())
-	for _, id := range []string{"a", "b", "c"} {
+func TestWindow_RemembersAtLeastNAtMost2N(t *testing.T) {
+	const n = 1000
+	w := newWindow(n, maphash.MakeSeed())
+	for i := range 10 * n {
+		id := fmt.Sprint(i)
 		if w.seen(id) {
-			t.Fatalf("%s seen before it was added", id)
+			t.Fatalf("%s reported as seen before it was added", id)
+		}
+		// Everything among the last n ids must be remembered.
+		for _, back := range []int{1, n / 2, n - 1} {
+			if i-back >= 0 && !w.seen(fmt.Sprint(i-back)) {
+				t.Fatalf("after %d ids, id %d (%d back) forgotten", i+1, i-back, back)
+			}
 		}
 	}
-	if !w.seen("a") || !w.seen("c") {
-		t.Fatal("ids within the window not remembered")
+	// Nothing older than 2n is remembered.
+	forgotten := 0
+	for i := range 7 * n {
+		if !w.seen(fmt.Sprint(i)) {
+			forgotten++
+		}
 	}
-	w.seen("d") // evicts a
-	if w.seen("a") {
-		t.Fatal("a should have left the window after d")
-	}
-	// a was re-added by the check above, evicting b.
-	if w.seen("b") {
-		t.Fatal("b should have left the window")
-	}
-	if len(w.count) > 3 {
-		t.Fatalf("window holds %d ids, want at most 3", len(w.count))
+	if forgotten == 0 {
+		t.Fatal("ids older than 2n still remembered")
 	}
 }
 
@@ -36,12 +40,15 @@ func TestWindow_NilRemembersNothing(t *testing.T) {
 	}
 }
 
-func TestWindow_BoundedMemory(t *testing.T) {
-	w := newWindow(1000, maphash.MakeSeed())
-	for i := range 100_000 {
-		w.seen(fmt.Sprint(i))
+func BenchmarkWindowSeen(b *testing.B) {
+	w := newWindow(1<<16, maphash.MakeSeed())
+	ids := make([]string, 1<<20)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("e-1-%x", i)
 	}
-	if len(w.count) != 1000 || len(w.ring) != 1000 {
-		t.Fatalf("window holds %d ids in a ring of %d, want 1000", len(w.count), len(w.ring))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		w.seen(ids[i&(len(ids)-1)])
 	}
 }
