@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -41,6 +44,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// CPUProfile, if set, receives a CPU profile of the end-to-end phase.
 	CPUProfile io.Writer
+	// BrokerCommand, if set, returns the command that runs the broker as a
+	// child process listening on addr with the topics PREFIX+kind.
+	BrokerCommand func(addr, prefix string, partitions int) *exec.Cmd
 }
 
 // Result holds the measured figures.
@@ -52,9 +58,11 @@ type Result struct {
 	CeilingSeconds      float64
 	CeilingRowsPerSec   float64
 	Ratio               float64
-	PeakRSSBytes        uint64 // this process: broker, ingester, generator
+	PeakRSSBytes        uint64 // this process during the end-to-end run: the ingester (and the generator before it)
+	BrokerPeakBytes     uint64 // the broker, when it runs as a child process
 	ClickHousePeakBytes uint64 // the managed ClickHouse, if any
 	Cores               int
+	BrokerProcess       bool
 }
 
 // Print writes a human-readable report.
@@ -64,7 +72,10 @@ func (r Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  end to end (Kafka → CH):    %8.2f s  %10.0f events/s\n", r.EndToEndSeconds, r.EndToEndPerSec)
 	fmt.Fprintf(w, "  ceiling (clickhouse-go):    %8.2f s  %10.0f rows/s\n", r.CeilingSeconds, r.CeilingRowsPerSec)
 	fmt.Fprintf(w, "  end to end / ceiling:       %8.1f %%\n", 100*r.Ratio)
-	fmt.Fprintf(w, "  peak RSS vetrina process:   %8.0f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(w, "  peak RSS ingester process:  %8.0f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	if r.BrokerPeakBytes > 0 {
+		fmt.Fprintf(w, "  peak RSS broker process:    %8.0f MiB  (holds the whole backlog in memory)\n", float64(r.BrokerPeakBytes)/(1<<20))
+	}
 	if r.ClickHousePeakBytes > 0 {
 		fmt.Fprintf(w, "  peak RSS ClickHouse:        %8.0f MiB\n", float64(r.ClickHousePeakBytes)/(1<<20))
 	}
@@ -114,11 +125,11 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	for _, k := range event.Kinds {
 		names = append(names, topics[k])
 	}
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: names, Partitions: cfg.Partitions})
+	brokerAddr, stopBroker, err := startBroker(ctx, cfg, names)
 	if err != nil {
 		return res, err
 	}
-	defer b.Close()
+	defer stopBroker()
 
 	// Preload.
 	log.Info("bench: preloading", "events", cfg.Events)
@@ -132,7 +143,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	// would rightly dead-letter).
 	simStart := time.Now().UTC().Add(-time.Hour - time.Duration(cfg.Events)*100*time.Millisecond)
 	g := sim.NewGenerator(w, cfg.Seed, simStart)
-	out := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Hash{}, BatchSize: 10000, BatchBytes: 16 << 20, BatchTimeout: 50 * time.Millisecond, RequiredAcks: kafka.RequireOne, Compression: kafka.Lz4}
+	out := &kafka.Writer{Addr: kafka.TCP(brokerAddr), Balancer: &kafka.Hash{}, BatchSize: 10000, BatchBytes: 16 << 20, BatchTimeout: 50 * time.Millisecond, RequiredAcks: kafka.RequireOne, Compression: kafka.Lz4}
 	if _, err := sim.Run(ctx, w, g, out, simTopics, sim.RunConfig{Count: cfg.Events, BatchSize: 20000}, log); err != nil {
 		out.Close()
 		return res, fmt.Errorf("preload: %w", err)
@@ -146,11 +157,16 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	defer e2e.Close()
-	in, err := ingest.New(ingest.Config{Brokers: []string{b.Addr()}, GroupID: "bench", Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger, Logger: log}, e2e, nil)
+	in, err := ingest.New(ingest.Config{Brokers: []string{brokerAddr}, GroupID: "bench", Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger, Logger: log}, e2e, nil)
 	if err != nil {
 		return res, err
 	}
 	want := uint64(cfg.Events)
+	// Measure the ingester's memory alone: drop the preload's garbage and
+	// reset the kernel's peak RSS counter (Linux: clear_refs 5).
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	ictx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -205,6 +221,11 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.EndToEndPerSec = float64(want) / res.EndToEndSeconds
 	res.PeakRSSBytes = peakRSS("self")
+
+	res.BrokerPeakBytes = brokerPeak()
+	if err := settle(ctx, e2e); err != nil {
+		return res, err
+	}
 
 	// Ceiling: the same rows, decoded ahead, inserted with clickhouse-go in
 	// batches of the same size, one inserter per core.
@@ -341,4 +362,66 @@ func peakRSS(pid string) uint64 {
 		}
 	}
 	return 0
+}
+
+// brokerPeak is replaced by startBroker with a reader of the child's peak
+// RSS.
+var brokerPeak = func() uint64 { return 0 }
+
+// startBroker runs the embedded broker as a child process (`vetrina broker`)
+// when this binary is vetrina, so that the ingester's memory and CPU are
+// measured apart from the broker's; otherwise (go test) in-process.
+func startBroker(ctx context.Context, cfg Config, topics []string) (string, func(), error) {
+	if cfg.BrokerCommand == nil {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: topics, Partitions: cfg.Partitions})
+		if err != nil {
+			return "", nil, err
+		}
+		return b.Addr(), b.Close, nil
+	}
+	port, err := chserver.FreePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := cfg.BrokerCommand(addr, "bench.", cfg.Partitions)
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start broker process: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	brokerPeak = func() uint64 { return peakRSS(pid) }
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return "", nil, fmt.Errorf("broker process did not listen on %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// settle waits until ClickHouse has no merges running, so that one phase's
+// background work does not slow the next phase down.
+func settle(ctx context.Context, st *store.Store) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		n, err := st.RunningMerges(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil
 }

@@ -297,7 +297,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	chunks := make(chan fetched, 2)
 	// Processed fetches go back to the fetcher for reuse: decoding copies
 	// what it keeps, so nothing points into a fetch's memory afterwards.
-	free := make(chan fetched, 4)
+	free := make(chan fetched, 2)
 	fetchDone := make(chan struct{})
 	go func() {
 		defer close(fetchDone)
@@ -566,7 +566,7 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		}
 	}()
 	wait := 100 * time.Millisecond
-	need := 0 // a message larger than the arena was met: make room for it
+	arenaSize := 64 << 10
 	backoff := func(err error) {
 		in.setBrokerErr(err)
 		in.log.Warn("ingest: fetch failed; retrying", "topic", pc.topic, "partition", pc.partition, "err", err)
@@ -599,10 +599,10 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: in.cfg.FetchBytes, MaxWait: 500 * time.Millisecond})
 		// Values are read into one arena per fetch rather than one
-		// allocation per message, and arenas are recycled. Compressed
-		// batches expand, so the arena is larger than the fetch; if it
-		// still fills up, the fetch ends there and the next one resumes at
-		// the first unread message.
+		// allocation per message, and arenas are recycled. An arena that
+		// fills up ends the fetch there (the next one resumes at the first
+		// unread message) and grows, up to twice the fetch size (compressed
+		// batches expand), so memory per partition stays bounded.
 		var c fetched
 		select {
 		case c = <-free:
@@ -610,14 +610,16 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		}
 		msgs := c.msgs[:0]
 		arena := c.arena[:0]
-		if want := max(4*in.cfg.FetchBytes, need); cap(arena) < want {
-			arena = make([]byte, 0, want)
+		if cap(arena) < arenaSize {
+			arena = make([]byte, 0, arenaSize)
 		}
 		for {
 			n, err := batch.Read(arena[len(arena):cap(arena)])
 			if err != nil {
-				if errors.Is(err, io.ErrShortBuffer) && len(msgs) == 0 {
-					need = n
+				if errors.Is(err, io.ErrShortBuffer) {
+					// Grow for next time: busy partitions get big arenas,
+					// idle ones keep small ones.
+					arenaSize = min(max(2*arenaSize, n), max(2*in.cfg.FetchBytes, n))
 				}
 				break
 			}

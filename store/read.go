@@ -61,3 +61,12 @@ func (s *Store) RowCount(ctx context.Context, table Table) (uint64, error) {
 	}
 	return n, nil
 }
+
+// RunningMerges returns the number of merges ClickHouse is running now.
+func (s *Store) RunningMerges(ctx context.Context) (uint64, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count running merges: %w", err)
+	}
+	return n, nil
+}

@@ -29,7 +29,7 @@ type Config struct {
 	Password    string
 	DialTimeout time.Duration // default 5s
 	ReadTimeout time.Duration // default 60s
-	MaxConns    int           // default 16
+	MaxConns    int           // default 8
 	// Compression of the native protocol: "lz4" (default) saves network
 	// bandwidth, "none" saves CPU when ClickHouse is on the same machine.
 	Compression string
@@ -69,7 +69,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.ReadTimeout = 60 * time.Second
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 16
+		cfg.MaxConns = 8
 	}
 	var comp *clickhouse.Compression
 	switch cfg.Compression {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,6 +240,10 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	res, err := bench.Ingest(ctx, bench.Config{
 		Events: *events, Partitions: *partitions, Seed: *seed,
 		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
+		BrokerCommand: func(addr, prefix string, partitions int) *exec.Cmd {
+			self, _ := os.Executable()
+			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
+		},
 	})
 	if err != nil {
 		return err
