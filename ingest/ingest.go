@@ -209,10 +209,12 @@ func (in *Ingester) Run(ctx context.Context) error {
 		PartitionWatchInterval: 5 * time.Second,
 		HeartbeatInterval:      min(time.Second, in.cfg.SessionTimeout/5),
 		SessionTimeout:         in.cfg.SessionTimeout,
-		RebalanceTimeout:       30 * time.Second,
-		JoinGroupBackoff:       time.Second,
-		Timeout:                10 * time.Second,
-		ErrorLogger:            kafka.LoggerFunc(func(f string, a ...any) { in.log.Debug("kafka-go", "msg", fmt.Sprintf(f, a...)) }),
+		// Members give partitions up at once on a rebalance, so the group
+		// need not wait long for them.
+		RebalanceTimeout: 2 * in.cfg.SessionTimeout,
+		JoinGroupBackoff: time.Second,
+		Timeout:          10 * time.Second,
+		ErrorLogger:      kafka.LoggerFunc(func(f string, a ...any) { in.log.Debug("kafka-go", "msg", fmt.Sprintf(f, a...)) }),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: consumer group %s: %w", in.cfg.GroupID, err)
@@ -335,15 +337,24 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 				return
 			}
 		case <-runCtx.Done():
-			// Land what was read, with a fresh deadline: the generation or
-			// the process is ending, but the batch is still ours until we
-			// return.
+			if ctx.Err() == nil {
+				// The generation ended (a rebalance): give the partition
+				// up at once, before the group's timeouts could hand it to
+				// another member while we still write. What was read and
+				// not landed is read again by the next owner.
+				log.Info("ingest: partition released for a rebalance", "abandoned_rows", pc.pending(), "next_offset", pc.wm+1)
+				return
+			}
+			// The process is stopping: land what was read, with a fresh
+			// deadline, unless a rebalance starts meanwhile.
 			fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.FlushTimeout)
+			stopFlush := context.AfterFunc(gctx, fcancel)
 			if pc.flush(fctx) {
 				log.Info("ingest: partition released", "next_offset", pc.next)
 			} else {
 				log.Warn("ingest: partition released with its batch abandoned; it will be read again", "from_offset", pc.wm+1)
 			}
+			stopFlush()
 			fcancel()
 			return
 		}
@@ -422,6 +433,9 @@ func (pc *partitionConsumer) pending() int { return pc.rows.Len() + pc.dl.Len() 
 
 // process decodes one message into the batch or the dead letters.
 func (pc *partitionConsumer) process(msg *record) {
+	if msg.offset < pc.next {
+		return // already read: never twice into one batch
+	}
 	pc.consumed.Add(1)
 	pc.batchMax = msg.offset
 	pc.next = msg.offset + 1
@@ -623,9 +637,14 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 				}
 				break
 			}
-			v := arena[len(arena) : len(arena)+n : len(arena)+n]
-			arena = arena[:len(arena)+n]
-			msgs = append(msgs, record{offset: batch.Offset() - 1, value: v})
+			// A fetch from the middle of a record batch returns the whole
+			// batch, and kafka-go hands back its records before the
+			// requested offset too: skip them, they were read before.
+			if at := batch.Offset() - 1; at >= offset {
+				v := arena[len(arena) : len(arena)+n : len(arena)+n]
+				arena = arena[:len(arena)+n]
+				msgs = append(msgs, record{offset: at, value: v})
+			}
 		}
 		hw := batch.HighWaterMark()
 		err := batch.Close()

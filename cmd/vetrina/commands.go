@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/vetrina/vetrina/api"
 	"github.com/vetrina/vetrina/bench"
 	"github.com/vetrina/vetrina/broker"
 	"github.com/vetrina/vetrina/chserver"
@@ -69,23 +68,12 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	st, err := openStore(ch)
+	p, err := newPipeline(ctx, log, k, ch, inf, *httpAddr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := migrate(ctx, log, st); err != nil {
-		return err
-	}
-	reg := newRegistry()
-	in, err := newIngester(k, inf, st, reg, log)
-	if err != nil {
-		return err
-	}
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
-	}
+	defer p.close()
+	in, srv := p.in, p.srv
 	log.Info("ingester starting", "brokers", *k.brokers, "clickhouse", *ch.addr, "http", srv.Addr())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.Run(gctx) })
@@ -165,23 +153,12 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
-	st, err := openStore(ch)
+	p, err := newPipeline(ctx, log, k, ch, inf, *httpAddr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := migrate(ctx, log, st); err != nil {
-		return err
-	}
-	reg := newRegistry()
-	in, err := newIngester(k, inf, st, reg, log)
-	if err != nil {
-		return err
-	}
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
-	}
+	defer p.close()
+	in, srv := p.in, p.srv
 	lines = append(lines,
 		"HTTP API            http://"+srv.Addr()+"/   (/healthz /readyz /metrics)",
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),

@@ -150,3 +150,36 @@ func failpoint(log *slog.Logger) func() {
 		}
 	}
 }
+
+// pipeline is what `ingest` and `up` share: the store (migrated), the
+// ingester and the HTTP server, not yet running.
+type pipeline struct {
+	st  *store.Store
+	in  *ingest.Ingester
+	srv *api.Server
+}
+
+func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, httpAddr string) (*pipeline, error) {
+	st, err := openStore(ch)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, log, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := newRegistry()
+	in, err := newIngester(k, inf, st, reg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := api.New(api.Config{Addr: httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", httpAddr, err)
+	}
+	return &pipeline{st: st, in: in, srv: srv}, nil
+}
+
+func (p *pipeline) close() { p.st.Close() }
