@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,38 @@ func TestIngest_Shutdown_LandsInFlightBatch(t *testing.T) {
 	}
 	stop()
 	waitViews(t, st, 700, 5*time.Second)
+}
+
+// A topic recreated behind ClickHouse's back (offsets start again at 0):
+// the ingester must not quietly skip the new messages; it stops the
+// partition and says why in its readiness.
+func TestIngest_TopicRecreated_RefusesToSkip(t *testing.T) {
+	st, _ := testenv.Store(t)
+	topics := uniqueTopics()
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: topicList(topics), Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	in, stop := startIngester(t, ingest.Config{Brokers: []string{addr}, GroupID: testenv.RandomName("g"), Topics: topics, Linger: 20 * time.Millisecond, SessionTimeout: 3 * time.Second, Logger: testLogger(t)}, st, prometheus.NewRegistry())
+	defer stop()
+	produce(t, addr, views(topics[event.KindView], 0, 300)...)
+	waitViews(t, st, 300, 30*time.Second)
+
+	b.Close() // in memory: its log is gone
+	b, err = broker.Start(broker.Config{Listen: addr, Topics: topicList(topics), Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	produce(t, addr, views(topics[event.KindView], 1000, 1010)...)
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if err := in.Ready(); err == nil || !strings.Contains(err.Error(), "recreated") {
+			return fmt.Errorf("readiness %v, want a report of the recreated topic", err)
+		}
+		return nil
+	})
+	if n, _, _ := st.Count(context.Background(), store.TableViews); n != 300 {
+		t.Fatalf("views %d, want the 300 from before and nothing else", n)
+	}
 }

@@ -131,6 +131,9 @@ type Ingester struct {
 	brokerE atomic.Pointer[string]
 	chE     atomic.Pointer[string]
 	owned   atomic.Int64
+	// blocked holds partitions that refuse to go on, by "topic/partition",
+	// with the reason: an operator must look at them.
+	blocked sync.Map
 }
 
 // New validates cfg and returns an Ingester; Run starts it.
@@ -157,6 +160,14 @@ func New(cfg Config, st Store, m *Metrics) (*Ingester, error) {
 // Ready returns nil when the ingester is in a consumer generation and its
 // last broker and ClickHouse operations succeeded; otherwise why not.
 func (in *Ingester) Ready() error {
+	var blocked error
+	in.blocked.Range(func(_, reason any) bool {
+		blocked = errors.New(reason.(string))
+		return false
+	})
+	if blocked != nil {
+		return blocked
+	}
 	if e := in.brokerE.Load(); e != nil {
 		return errors.New("kafka: " + *e)
 	}
@@ -305,7 +316,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 		defer close(fetchDone)
 		pc.fetch(runCtx, chunks, free)
 	}()
-	defer func() { cancel(); <-fetchDone }()
+	defer func() { cancel(); <-fetchDone; in.blocked.Delete(pc.partLabelFull()) }()
 
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
@@ -581,8 +592,12 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 	}()
 	wait := 100 * time.Millisecond
 	arenaSize := 64 << 10
+	failures := 0
 	backoff := func(err error) {
 		in.setBrokerErr(err)
+		if failures++; failures >= 5 {
+			in.blocked.Store(pc.partLabelFull(), err.Error())
+		}
 		in.log.Warn("ingest: fetch failed; retrying", "topic", pc.topic, "partition", pc.partition, "err", err)
 		if conn != nil {
 			conn.Close()
@@ -602,6 +617,29 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 			if err != nil {
 				backoff(err)
 				continue
+			}
+			// Where does the partition start and end now? Messages below
+			// its start expired before they landed: say so and go on. An
+			// end below what ClickHouse holds means the topic was
+			// recreated or the broker lost its log: reading on would
+			// skip every new message up to that point, so refuse, not
+			// ready, until an operator decides.
+			first, last, err := c.ReadOffsets()
+			if err != nil {
+				c.Close()
+				backoff(fmt.Errorf("read offsets of %s/%d: %w", pc.topic, pc.partition, err))
+				continue
+			}
+			if offset > last {
+				c.Close()
+				err := fmt.Errorf("partition %s/%d ends at offset %d but ClickHouse already holds offsets up to %d: was the topic recreated? refusing to skip messages", pc.topic, pc.partition, last, offset-1)
+				in.blocked.Store(pc.partLabelFull(), err.Error())
+				backoff(err)
+				continue
+			}
+			if offset < first {
+				in.log.Error("ingest: messages expired from Kafka before landing", "topic", pc.topic, "partition", pc.partition, "from", offset, "to", first-1)
+				offset = first
 			}
 			if _, err := c.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
 				c.Close()
@@ -660,6 +698,8 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		}
 		switch {
 		case err == nil || errors.Is(err, kafka.RequestTimedOut) || errors.Is(err, io.ErrShortBuffer):
+			failures = 0
+			in.blocked.Delete(pc.partLabelFull())
 			// Some brokers answer a long poll that found nothing with
 			// RequestTimedOut: that is an empty fetch, not a failure.
 			wait = 100 * time.Millisecond
@@ -677,18 +717,30 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 				// can bring them back; say so loudly and go on.
 				in.log.Error("ingest: messages expired from Kafka before landing", "topic", pc.topic, "partition", pc.partition, "from", offset, "to", first-1)
 				offset = first
+				conn.Close()
+				conn = nil
 			} else if offset > last {
-				in.log.Error("ingest: resume offset beyond the end of the partition; was the topic recreated?", "topic", pc.topic, "partition", pc.partition, "offset", offset, "end", last)
-				offset = last
+				// ClickHouse holds offsets the partition never reached: the
+				// topic was recreated or the broker lost its log. Reading on
+				// would skip every new message up to what ClickHouse holds, so
+				// stop here, not ready, until an operator decides (see the
+				// README) rather than lose data quietly.
+				err := fmt.Errorf("partition %s/%d ends at offset %d but ClickHouse already holds offsets up to %d: was the topic recreated? refusing to skip messages", pc.topic, pc.partition, last, offset-1)
+				in.blocked.Store(pc.partLabelFull(), err.Error())
+				backoff(err)
+			} else {
+				backoff(fmt.Errorf("fetch %s/%d at %d: %w", pc.topic, pc.partition, offset, err))
 			}
-			conn.Close()
-			conn = nil
 		case ctx.Err() != nil:
 			return
 		default:
 			backoff(fmt.Errorf("fetch %s/%d at %d: %w", pc.topic, pc.partition, offset, err))
 		}
 	}
+}
+
+func (pc *partitionConsumer) partLabelFull() string {
+	return pc.topic + "/" + strconv.Itoa(int(pc.partition))
 }
 
 func (pc *partitionConsumer) dialLeader(ctx context.Context) (*kafka.Conn, error) {
