@@ -85,12 +85,13 @@ func runSimulate(ctx context.Context, log *slog.Logger, args []string) error {
 	f := newFlags("simulate", "Produces seeded, reproducible live-commerce traffic (catalog first, then views, chats and purchases).")
 	k := f.kafka("127.0.0.1:9092")
 	count := f.Int("count", 0, "events to produce (0 = until interrupted)")
-	rate := f.Float64("rate", 1000, "events per second (0 = as fast as possible)")
+	rate := f.Float64("rate", 1000, "events per second, stamped with the wall clock (0 = as fast as possible, stamped with the simulated clock, which then starts in the past)")
 	seed := f.Int64("seed", 1, "random seed: the same seed gives the same world and events")
+	truth := f.String("truth", "", "write the simulator's true parameters (users' tastes, influencers' skill, lives and their expected GMV) to this JSON file at the end")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	n, err := simulate(ctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, *count, *rate)
+	n, err := simulate(ctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, *count, *rate, *truth)
 	fmt.Printf("produced %d events\n", n)
 	return err
 }
@@ -175,7 +176,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	g.Go(func() error { return srv.Run(gctx) })
 	if *simRate > 0 {
 		g.Go(func() error {
-			_, err := simulate(gctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, 0, *simRate)
+			_, err := simulate(gctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, 0, *simRate, "")
 			return err
 		})
 	}

@@ -109,17 +109,27 @@ func newWriter(brokers []string) *kafka.Writer {
 }
 
 // simulate runs the simulator until count events are produced or ctx ends.
-func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, seed int64, count int, rate float64) (int, error) {
+func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, seed int64, count int, rate float64, truthPath string) (int, error) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
 	w, err := sim.NewWorld(cfg)
 	if err != nil {
 		return 0, err
 	}
-	g := sim.NewGenerator(w, seed, time.Now().UTC())
+	start := time.Now().UTC()
 	if rate > 0 {
+		g := sim.NewGenerator(w, seed, start)
 		g.UseWallClock()
+		return runSim(ctx, log, brokers, t, w, g, count, rate, truthPath)
 	}
+	// Unpaced, the simulated clock runs far ahead of real time (about
+	// 60ms per event): start it in the past so that no event is in the
+	// future.
+	start = start.Add(-time.Hour - time.Duration(count)*100*time.Millisecond)
+	return runSim(ctx, log, brokers, t, w, sim.NewGenerator(w, seed, start), count, rate, truthPath)
+}
+
+func runSim(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, w *sim.World, g *sim.Generator, count int, rate float64, truthPath string) (int, error) {
 	out := newWriter(brokers)
 	defer out.Close()
 	st := sim.Topics{}
@@ -129,6 +139,12 @@ func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.
 	n, err := sim.Run(ctx, w, g, out, st, sim.RunConfig{Count: count, Rate: rate}, log)
 	if err != nil && ctx.Err() == nil {
 		return n, fmt.Errorf("simulate: %w", err)
+	}
+	if truthPath != "" {
+		if err := writeTruth(g, truthPath); err != nil {
+			return n, err
+		}
+		log.Info("simulator truth written", "path", truthPath)
 	}
 	return n, nil
 }
@@ -183,3 +199,15 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 }
 
 func (p *pipeline) close() { p.st.Close() }
+
+func writeTruth(g *sim.Generator, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write simulator truth: %w", err)
+	}
+	if err := g.WriteTruth(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write simulator truth to %s: %w", path, err)
+	}
+	return f.Close()
+}
