@@ -41,30 +41,61 @@ func waitViews(t *testing.T, st *store.Store, want uint64, within time.Duration)
 	})
 }
 
-// ClickHouse down: the ingester reports not ready, keeps what it read,
-// and lands everything once ClickHouse is back.
-func TestIngest_ClickHouseDown_PausesThenDrains(t *testing.T) {
+// ClickHouse down for a minute: the ingester reports not ready, keeps what
+// it read, shows the lag, and lands everything once ClickHouse is back.
+func TestIngest_ClickHouseDownAMinute_PausesThenDrains(t *testing.T) {
 	st, _ := testenv.Store(t)
 	topics := uniqueTopics()
 	b := testenv.Broker(t, 2, topicList(topics)...)
-	in, stop := startIngester(t, ingest.Config{Brokers: []string{b.Addr()}, GroupID: testenv.RandomName("g"), Topics: topics, Linger: 20 * time.Millisecond, Logger: testLogger(t)}, st, prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	in, stop := startIngester(t, ingest.Config{Brokers: []string{b.Addr()}, GroupID: testenv.RandomName("g"), Topics: topics, Linger: 20 * time.Millisecond, Logger: testLogger(t)}, st, reg)
 	defer stop()
 	produce(t, b.Addr(), views(topics[event.KindView], 0, 1000)...)
 	waitViews(t, st, 1000, 30*time.Second)
 
 	restart := testenv.KillClickHouse(t)
+	down := time.Now()
 	produce(t, b.Addr(), views(topics[event.KindView], 1000, 3000)...)
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if in.Ready() == nil {
 			return fmt.Errorf("ingester still ready with ClickHouse down")
 		}
+		if lag := gaugeSum(t, reg, "vetrina_ingest_consumer_lag_messages", topics[event.KindView]); lag < 2000 {
+			return fmt.Errorf("lag %v while ClickHouse is down, want 2000", lag)
+		}
 		return nil
 	})
 	t.Logf("while ClickHouse is down: %v", in.Ready())
-	time.Sleep(5 * time.Second) // a few failed attempts and backoffs
+	time.Sleep(time.Minute - time.Since(down))
 	restart()
 	waitViews(t, st, 3000, 60*time.Second)
 	testenv.Eventually(t, 30*time.Second, in.Ready)
+	if lag := gaugeSum(t, reg, "vetrina_ingest_consumer_lag_messages", topics[event.KindView]); lag != 0 {
+		t.Errorf("lag %v after the drain, want 0", lag)
+	}
+}
+
+// gaugeSum adds up a gauge over the series of one topic.
+func gaugeSum(t *testing.T, reg *prometheus.Registry, name, topic string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "topic" && l.GetValue() == topic {
+					sum += m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }
 
 // Broker down: the ingester reports not ready, and resumes when the broker

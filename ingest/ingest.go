@@ -271,18 +271,21 @@ type partitionConsumer struct {
 	partition int32
 	committed int64 // from the group coordinator, < 0 if none
 
-	table     store.Table
-	wm, dlWM  int64 // highest offset landed in the table and in dead_letters
-	next      int64 // next offset to read
-	rows      store.Rows
-	dl        store.DeadLetterRows
-	dec       *RowDecoder
-	win       *window
-	batchMax  int64 // highest offset read into the current batch
-	newest    time.Time
-	first     time.Time // when the batch got its first message
-	consumed  interface{ Add(float64) }
-	partLabel string
+	table    store.Table
+	wm, dlWM int64 // highest offset landed in the table and in dead_letters
+	next     int64 // next offset to read
+	rows     store.Rows
+	dl       store.DeadLetterRows
+	dec      *RowDecoder
+	win      *window
+	batchMax int64 // highest offset read into the current batch
+	newest   time.Time
+	first    time.Time // when the batch got its first message
+	consumed interface{ Add(float64) }
+	// highWater (set by the fetcher) and landed (the next offset not yet in
+	// ClickHouse) give the lag, also while inserts are failing.
+	highWater, landed atomic.Int64
+	partLabel         string
 }
 
 // run consumes the partition until either ctx (the process) or gctx (the
@@ -332,9 +335,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 					linger.Stop()
 				}
 			}
-			if c.highWater >= 0 {
-				in.m.lag.WithLabelValues(pc.topic, pc.partLabel).Set(float64(max(c.highWater-pc.next, 0)))
-			}
+			pc.updateLag()
 			select {
 			case free <- c:
 			default:
@@ -408,6 +409,8 @@ func (pc *partitionConsumer) resume(ctx context.Context) error {
 	// means the batches in between landed whole (possibly all dead
 	// letters, which the table watermark does not show).
 	pc.next = max(pc.wm+1, pc.committed)
+	pc.landed.Store(pc.next)
+	pc.highWater.Store(-1)
 	return nil
 }
 
@@ -519,6 +522,8 @@ func (pc *partitionConsumer) flush(ctx context.Context) bool {
 	pc.newest = time.Time{}
 	next := pc.batchMax + 1
 	pc.batchMax = -1
+	pc.landed.Store(next)
+	pc.updateLag()
 	// The commit is a hint for other consumers and lag tools; the
 	// watermarks in ClickHouse are the truth, so a failed commit loses
 	// nothing.
@@ -685,6 +690,10 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 			}
 		}
 		hw := batch.HighWaterMark()
+		if hw >= 0 {
+			pc.highWater.Store(hw)
+			pc.updateLag()
+		}
 		err := batch.Close()
 		if len(msgs) > 0 {
 			offset = msgs[len(msgs)-1].offset + 1
@@ -736,6 +745,13 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		default:
 			backoff(fmt.Errorf("fetch %s/%d at %d: %w", pc.topic, pc.partition, offset, err))
 		}
+	}
+}
+
+// updateLag sets the lag gauge: messages in the partition not yet landed.
+func (pc *partitionConsumer) updateLag() {
+	if hw := pc.highWater.Load(); hw >= 0 {
+		pc.in.m.lag.WithLabelValues(pc.topic, pc.partLabel).Set(float64(max(hw-pc.landed.Load(), 0)))
 	}
 }
 
