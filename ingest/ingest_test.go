@@ -17,11 +17,7 @@ import (
 	"github.com/vetrina/vetrina/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Shutdown()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -11,11 +10,7 @@ import (
 	"github.com/vetrina/vetrina/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Shutdown()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestMigrate_IdempotentAndRecorded(t *testing.T) {
 	st, _ := testenv.Store(t) // migrated once already

@@ -168,3 +168,11 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Main runs a package's tests and then stops the managed ClickHouse; a
+// package's TestMain is `func TestMain(m *testing.M) { testenv.Main(m) }`.
+func Main(m *testing.M) {
+	code := m.Run()
+	Shutdown()
+	os.Exit(code)
+}
