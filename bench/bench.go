@@ -62,7 +62,6 @@ type Result struct {
 	BrokerPeakBytes     uint64 // the broker, when it runs as a child process
 	ClickHousePeakBytes uint64 // the managed ClickHouse, if any
 	Cores               int
-	BrokerProcess       bool
 }
 
 // Print writes a human-readable report.
@@ -125,7 +124,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	for _, k := range event.Kinds {
 		names = append(names, topics[k])
 	}
-	brokerAddr, stopBroker, err := startBroker(ctx, cfg, names)
+	brokerAddr, stopBroker, brokerPeak, err := startBroker(ctx, cfg, names)
 	if err != nil {
 		return res, err
 	}
@@ -364,46 +363,44 @@ func peakRSS(pid string) uint64 {
 	return 0
 }
 
-// brokerPeak is replaced by startBroker with a reader of the child's peak
-// RSS.
-var brokerPeak = func() uint64 { return 0 }
-
 // startBroker runs the embedded broker as a child process (`vetrina broker`)
 // when this binary is vetrina, so that the ingester's memory and CPU are
 // measured apart from the broker's; otherwise (go test) in-process.
-func startBroker(ctx context.Context, cfg Config, topics []string) (string, func(), error) {
+// It returns the broker's address, a function that stops it and one that
+// reads its peak RSS (0 in-process).
+func startBroker(ctx context.Context, cfg Config, topics []string) (addr string, stop func(), peak func() uint64, err error) {
 	if cfg.BrokerCommand == nil {
 		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: topics, Partitions: cfg.Partitions})
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
-		return b.Addr(), b.Close, nil
+		return b.Addr(), b.Close, func() uint64 { return 0 }, nil
 	}
 	port, err := chserver.FreePort()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr = "127.0.0.1:" + strconv.Itoa(port)
 	cmd := cfg.BrokerCommand(addr, "bench.", cfg.Partitions)
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start broker process: %w", err)
+		return "", nil, nil, fmt.Errorf("start broker process: %w", err)
 	}
-	stop := func() {
+	stop = func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}
 	pid := strconv.Itoa(cmd.Process.Pid)
-	brokerPeak = func() uint64 { return peakRSS(pid) }
+	peak = func() uint64 { return peakRSS(pid) }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return addr, stop, nil
+			return addr, stop, peak, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			stop()
-			return "", nil, fmt.Errorf("broker process did not listen on %s: %w", addr, err)
+			return "", nil, nil, fmt.Errorf("broker process did not listen on %s: %w", addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

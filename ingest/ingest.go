@@ -130,7 +130,6 @@ type Ingester struct {
 	joined  atomic.Bool
 	brokerE atomic.Pointer[string]
 	chE     atomic.Pointer[string]
-	owned   atomic.Int64
 	// blocked holds partitions that refuse to go on, by "topic/partition",
 	// with the reason: an operator must look at them.
 	blocked sync.Map
@@ -292,9 +291,8 @@ type partitionConsumer struct {
 // generation) ends.
 func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	in := pc.in
-	in.owned.Add(1)
 	in.m.assigned.Inc()
-	defer func() { in.owned.Add(-1); in.m.assigned.Dec() }()
+	defer in.m.assigned.Dec()
 	pc.partLabel = strconv.Itoa(int(pc.partition))
 	log := in.log.With("topic", pc.topic, "partition", pc.partition)
 

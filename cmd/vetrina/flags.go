@@ -58,21 +58,6 @@ func (f *flags) parse(args []string) error {
 	return nil
 }
 
-// isSet reports whether the flag was given on the command line or in the
-// environment.
-func (f *flags) isSet(name string) bool {
-	set := false
-	f.Visit(func(fl *flag.Flag) {
-		if fl.Name == name {
-			set = true
-		}
-	})
-	if _, ok := os.LookupEnv(envName(name)); ok {
-		set = true
-	}
-	return set
-}
-
 // Common flag groups.
 
 type kafkaFlags struct {
