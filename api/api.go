@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,8 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Check is one readiness condition: nil when ready, else why not.
+// Check is one readiness condition: nil when ready, else why not. An error
+// wrapping ErrDegraded is reported in the details without making the server
+// unready (e.g. no ranking model yet: the feed is served, not personalised).
 type Check func(ctx context.Context) error
+
+// ErrDegraded marks a check's error as a degradation, not unreadiness.
+var ErrDegraded = errors.New("degraded")
 
 // Config configures the server.
 type Config struct {
@@ -26,6 +32,8 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 	// Checks are run by /readyz; every one must pass.
 	Checks map[string]Check
+	// Feed serves /v1/feed and /v1/products/{id}/similar (nil: not served).
+	Feed   Feeder
 	Logger *slog.Logger
 }
 
@@ -54,6 +62,10 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	if cfg.Feed != nil {
+		mux.HandleFunc("GET /v1/feed", s.feed)
+		mux.HandleFunc("GET /v1/products/{id}/similar", s.similar)
+	}
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -109,8 +121,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	out := readiness{Ready: true, Checks: map[string]string{}}
 	for name, check := range s.cfg.Checks {
 		if err := check(ctx); err != nil {
-			out.Ready = false
 			out.Checks[name] = err.Error()
+			if !errors.Is(err, ErrDegraded) {
+				out.Ready = false
+			}
 		} else {
 			out.Checks[name] = "ok"
 		}
@@ -125,5 +139,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = jsonEncode(w, v)
 }
+
+func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }

@@ -219,7 +219,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	res.EndToEndPerSec = float64(want) / res.EndToEndSeconds
-	res.PeakRSSBytes = peakRSS("self")
+	res.PeakRSSBytes = PeakRSS("self")
 
 	res.BrokerPeakBytes = brokerPeak()
 	if err := settle(ctx, e2e); err != nil {
@@ -246,7 +246,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	res.CeilingRowsPerSec = float64(rows) / res.CeilingSeconds
 	res.Ratio = res.EndToEndPerSec / res.CeilingRowsPerSec
 	if chPID > 0 {
-		res.ClickHousePeakBytes = peakRSS(strconv.Itoa(chPID))
+		res.ClickHousePeakBytes = PeakRSS(strconv.Itoa(chPID))
 	}
 	return res, nil
 }
@@ -346,8 +346,9 @@ loop:
 	return err
 }
 
-// peakRSS reads VmHWM of a process from /proc (0 if unavailable).
-func peakRSS(pid string) uint64 {
+// PeakRSS reads VmHWM of a process ("self" for this one) from /proc (0 if
+// unavailable).
+func PeakRSS(pid string) uint64 {
 	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
@@ -390,7 +391,7 @@ func startBroker(ctx context.Context, cfg Config, topics []string) (addr string,
 		_ = cmd.Wait()
 	}
 	pid := strconv.Itoa(cmd.Process.Pid)
-	peak = func() uint64 { return peakRSS(pid) }
+	peak = func() uint64 { return PeakRSS(pid) }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)

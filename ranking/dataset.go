@@ -57,6 +57,7 @@ type Item struct {
 	Brand    uint64
 	Price    float64
 	InStock  bool
+	Title    string
 }
 
 // Signal aggregates everything one user did with one product.
@@ -191,6 +192,23 @@ func (d *Dataset) UserRow(u int32) ([]int32, []Signal) {
 func (d *Dataset) ItemColumn(i int32) ([]int32, []int64) {
 	lo, hi := d.ItemPtr[i], d.ItemPtr[i+1]
 	return d.ItemUsers[lo:hi], d.ItemPairs[lo:hi]
+}
+
+// reindex rebuilds the id → index maps (after a snapshot is decoded).
+func (d *Dataset) reindex() {
+	d.userIndex = make(map[uint64]int32, len(d.Users))
+	for u, id := range d.Users {
+		d.userIndex[id] = int32(u)
+	}
+	d.itemIndex = make(map[uint64]int32, len(d.Items))
+	for i, it := range d.Items {
+		d.itemIndex[it.ID] = int32(i)
+	}
+}
+
+// dropItemMajor frees the by-item copy, which only training needs.
+func (d *Dataset) dropItemMajor() {
+	d.ItemPtr, d.ItemUsers, d.ItemPairs = nil, nil, nil
 }
 
 // Builder collects interactions and catalog entries into a Dataset. The

@@ -68,7 +68,7 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, *httpAddr)
+	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr)
 	if err != nil {
 		return err
 	}
@@ -109,8 +109,12 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	k := f.kafka("")
 	ch := f.clickhouse("")
 	inf := f.ingest()
+	rf := f.ranking(filepath.Join("DATA_DIR", "models", "ranking.gob"))
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if rest, ok := strings.CutPrefix(*rf.snapshot, "DATA_DIR"); ok {
+		*rf.snapshot = *dataDir + rest
 	}
 	var lines []string
 	if *ch.addr == "" {
@@ -154,14 +158,15 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, *httpAddr)
+	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr)
 	if err != nil {
 		return err
 	}
 	defer p.close()
 	in, srv := p.in, p.srv
 	lines = append(lines,
-		"HTTP API            http://"+srv.Addr()+"/   (/healthz /readyz /metrics)",
+		"HTTP API            http://"+srv.Addr()+"/   (/v1/feed?user_id=1 /v1/products/{id}/similar /healthz /readyz /metrics)",
+		"Ranking model       "+*rf.snapshot+fmt.Sprintf("   (retrained every %s)", *rf.every),
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
 		"Database            "+*ch.database)
 	if *seed == 0 {
@@ -174,6 +179,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.Run(gctx) })
 	g.Go(func() error { return srv.Run(gctx) })
+	p.rp.run(gctx, g)
 	if *simRate > 0 {
 		g.Go(func() error {
 			_, err := simulate(gctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, 0, *simRate, "")

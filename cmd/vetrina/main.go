@@ -24,8 +24,11 @@ var commands = []command{
 	{"broker", "run the embedded Kafka-protocol broker alone", runBroker},
 	{"ingest", "consume the Kafka topics into ClickHouse", runIngest},
 	{"simulate", "produce simulated live-commerce traffic to Kafka", runSimulate},
+	{"serve", "serve the HTTP API: feed ranking (trained from ClickHouse, real time from Kafka), health, metrics", runServe},
+	{"train", "train the ranking model once and write its snapshot", runTrain},
 	{"migrate", "apply the ClickHouse schema migrations", runMigrate},
 	{"bench", "measure throughput: `vetrina bench ingest`", runBench},
+	{"eval", "offline evaluation: `vetrina eval ranking`", runEval},
 }
 
 func usage() {

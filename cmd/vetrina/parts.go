@@ -173,9 +173,11 @@ type pipeline struct {
 	st  *store.Store
 	in  *ingest.Ingester
 	srv *api.Server
+	rp  *rankingPart // nil without ranking
 }
 
-func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, httpAddr string) (*pipeline, error) {
+// newPipeline builds the parts; with rf the API serves the feed too.
+func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *rankingFlags, httpAddr string) (*pipeline, error) {
 	st, err := openStore(ch)
 	if err != nil {
 		return nil, err
@@ -190,12 +192,19 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		st.Close()
 		return nil, err
 	}
-	srv, err := api.New(api.Config{Addr: httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log})
+	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log}
+	var rp *rankingPart
+	if rf != nil {
+		rp = newRankingPart(*rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
+		cfg.Feed = rp.ranker
+		cfg.Checks["ranking"] = rp.check
+	}
+	srv, err := api.New(cfg)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", httpAddr, err)
 	}
-	return &pipeline{st: st, in: in, srv: srv}, nil
+	return &pipeline{st: st, in: in, srv: srv, rp: rp}, nil
 }
 
 func (p *pipeline) close() { p.st.Close() }

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/vetrina/vetrina/ranking"
+)
+
+// Feeder answers the feed service: the ranking's Ranker.
+type Feeder interface {
+	Feed(ctx context.Context, req ranking.FeedRequest) (*ranking.Feed, error)
+	Similar(ctx context.Context, productID uint64, limit int) (*ranking.Similar, error)
+}
+
+// maxQuery bounds the raw query string of the feed endpoints.
+const maxQuery = 1024
+
+// feed serves GET /v1/feed?user_id=&limit=&cursor=.
+func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.RawQuery) > maxQuery {
+		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
+		return
+	}
+	q := r.URL.Query()
+	uid := q.Get("user_id")
+	if uid == "" {
+		problem(w, r, http.StatusBadRequest, "missing user_id", "user_id is required: an unsigned 64-bit integer")
+		return
+	}
+	user, err := strconv.ParseUint(uid, 10, 64)
+	if err != nil {
+		problem(w, r, http.StatusBadRequest, "malformed user_id", "user_id must be an unsigned 64-bit integer")
+		return
+	}
+	limit, ok := limitParam(w, r)
+	if !ok {
+		return
+	}
+	f, err := s.cfg.Feed.Feed(r.Context(), ranking.FeedRequest{UserID: user, Limit: limit, Cursor: q.Get("cursor")})
+	if err != nil {
+		rankingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+// similar serves GET /v1/products/{id}/similar?limit=.
+func (s *Server) similar(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.RawQuery) > maxQuery {
+		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
+		return
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		problem(w, r, http.StatusBadRequest, "malformed product id", "the product id must be an unsigned 64-bit integer")
+		return
+	}
+	limit, ok := limitParam(w, r)
+	if !ok {
+		return
+	}
+	sim, err := s.cfg.Feed.Similar(r.Context(), id, limit)
+	if err != nil {
+		rankingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sim)
+}
+
+func limitParam(w http.ResponseWriter, r *http.Request) (int, bool) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 {
+		problem(w, r, http.StatusBadRequest, "malformed limit", "limit must be a positive integer")
+		return 0, false
+	}
+	return n, true
+}
+
+func rankingError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ranking.ErrBadRequest):
+		problem(w, r, http.StatusBadRequest, "bad request", err.Error())
+	case errors.Is(err, ranking.ErrUnknownProduct):
+		problem(w, r, http.StatusNotFound, "unknown product", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		problem(w, r, http.StatusServiceUnavailable, "request cancelled", "the request was cancelled or timed out")
+	default:
+		problem(w, r, http.StatusInternalServerError, "internal error", "the feed could not be computed")
+	}
+}
+
+// problemDoc is an RFC 9457 problem document.
+type problemDoc struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+}
+
+func problem(w http.ResponseWriter, r *http.Request, code int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(code)
+	_ = jsonEncode(w, problemDoc{Type: "about:blank", Title: title, Status: code, Detail: detail, Instance: r.URL.Path})
+}

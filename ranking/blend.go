@@ -1,0 +1,171 @@
+package ranking
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+	"gonum.org/v1/gonum/stat"
+)
+
+// The features of a (user, product) pair that the blend weighs.
+const (
+	// FeatFactor is x·y: the user's (folded-in) ALS vector against the
+	// product's.
+	FeatFactor = iota
+	// FeatNeighbour is Σ sim(h, p)·0.85^rank(h) over the user's 20 most
+	// recent products h: item neighbours of what the user just did.
+	FeatNeighbour
+	// FeatTrending is log(1 + trending score) of the product.
+	FeatTrending
+	// FeatCategory is the share of the user's interaction strength that
+	// falls in the product's category.
+	FeatCategory
+	// FeatConversion is log(conversion rate / catalog mean rate), the rate
+	// Beta-smoothed towards the category prior.
+	FeatConversion
+	// NumFeatures is the number of features.
+	NumFeatures
+)
+
+// FeatureNames name the features in documentation and metrics.
+var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "category", "conversion"}
+
+// Features holds one pair's features.
+type Features [NumFeatures]float64
+
+// Blend scores a pair as Bias + Σ Weights·Features (a logit when learned by
+// LearnBlend), plus LiveBoost for a product shown in a live on air now.
+type Blend struct {
+	Weights   Features
+	Bias      float64
+	LiveBoost float64
+	// Learned says the weights were fitted (LearnBlend), not defaults.
+	Learned bool
+}
+
+// DefaultBlend is used until a blend is learned. Its weights are those
+// LearnBlend found on the simulator's data (see docs/ranking-eval.md),
+// rounded.
+func DefaultBlend() Blend {
+	return Blend{Weights: Features{FeatFactor: 4, FeatNeighbour: 2, FeatTrending: 0.5, FeatCategory: 2, FeatConversion: 0.3}, Bias: -6, LiveBoost: 1}
+}
+
+// Score returns the blended score of f.
+func (b *Blend) Score(f *Features) float64 {
+	s := b.Bias
+	for k, w := range b.Weights {
+		s += w * f[k]
+	}
+	return s
+}
+
+// ErrNoExamples is returned by LearnBlend when positives or negatives are
+// missing.
+var ErrNoExamples = errors.New("ranking: blend needs positive and negative examples")
+
+// LearnBlend fits the blend as an L2-regularised logistic regression of
+// label on features with gonum/optimize (L-BFGS). Features are standardised
+// for the fit and the weights mapped back, so that l2 treats them alike.
+func LearnBlend(x []Features, label []bool, l2 float64) (Blend, error) {
+	n := len(x)
+	if n != len(label) {
+		return Blend{}, fmt.Errorf("learn blend: %d examples, %d labels", n, len(label))
+	}
+	pos := 0
+	for _, l := range label {
+		if l {
+			pos++
+		}
+	}
+	if pos == 0 || pos == n {
+		return Blend{}, fmt.Errorf("learn blend on %d examples with %d positive: %w", n, pos, ErrNoExamples)
+	}
+	var mean, std Features
+	col := make([]float64, n)
+	for k := range NumFeatures {
+		for i := range x {
+			col[i] = x[i][k]
+		}
+		m, v := stat.MeanVariance(col, nil)
+		mean[k], std[k] = m, math.Sqrt(v)
+		if std[k] < 1e-12 {
+			std[k] = 0 // constant feature: weight stays 0
+		}
+	}
+	z := func(i, k int) float64 {
+		if std[k] == 0 {
+			return 0
+		}
+		return (x[i][k] - mean[k]) / std[k]
+	}
+	// Positives are rare: weigh classes equally so the fit is not just the
+	// bias.
+	wPos, wNeg := 0.5/float64(pos), 0.5/float64(n-pos)
+	p := optimize.Problem{
+		Func: func(w []float64) float64 {
+			loss := 0.0
+			for i := range n {
+				s := w[NumFeatures]
+				for k := range NumFeatures {
+					s += w[k] * z(i, k)
+				}
+				if label[i] {
+					loss += wPos * softplus(-s)
+				} else {
+					loss += wNeg * softplus(s)
+				}
+			}
+			for k := range NumFeatures {
+				loss += 0.5 * l2 * w[k] * w[k]
+			}
+			return loss
+		},
+		Grad: func(g, w []float64) {
+			clear(g)
+			for i := range n {
+				s := w[NumFeatures]
+				for k := range NumFeatures {
+					s += w[k] * z(i, k)
+				}
+				var d float64
+				if label[i] {
+					d = -wPos * sigmoid(-s)
+				} else {
+					d = wNeg * sigmoid(s)
+				}
+				for k := range NumFeatures {
+					g[k] += d * z(i, k)
+				}
+				g[NumFeatures] += d
+			}
+			for k := range NumFeatures {
+				g[k] += l2 * w[k]
+			}
+		},
+	}
+	res, err := optimize.Minimize(p, make([]float64, NumFeatures+1), &optimize.Settings{}, &optimize.LBFGS{})
+	if err != nil && res == nil {
+		return Blend{}, fmt.Errorf("learn blend: %w", err)
+	}
+	b := Blend{Bias: res.X[NumFeatures], LiveBoost: DefaultBlend().LiveBoost, Learned: true}
+	for k := range NumFeatures {
+		if std[k] == 0 {
+			continue
+		}
+		b.Weights[k] = res.X[k] / std[k]
+		b.Bias -= res.X[k] * mean[k] / std[k]
+	}
+	return b, nil
+}
+
+func sigmoid(s float64) float64 { return 1 / (1 + math.Exp(-s)) }
+
+// softplus is log(1+e^s) without overflow.
+func softplus(s float64) float64 {
+	if s > 30 {
+		return s
+	}
+	return math.Log1p(math.Exp(s))
+}

@@ -1,0 +1,484 @@
+package ranking
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// ALSConfig configures TrainALS. Zero fields take the documented defaults.
+type ALSConfig struct {
+	Factors    int     // k, the number of latent factors; default 64
+	Iterations int     // full sweeps (users then items); default 10
+	Reg        float64 // λ, L2 regularisation of every factor vector; default 0.1
+	Alpha      float64 // confidence c = 1 + Alpha·Weights.Strength(signal); default 4
+	Weights    Weights // zero value → DefaultWeights()
+	CGSteps    int     // conjugate-gradient steps per row per sweep; default 3
+	Workers    int     // goroutines; default runtime.GOMAXPROCS(0)
+	Seed       int64   // seeds the random initialisation
+}
+
+// withDefaults fills zero fields and rejects negative ones.
+func (c ALSConfig) withDefaults() (ALSConfig, error) {
+	if c.Factors < 0 || c.Iterations < 0 || c.Reg < 0 || c.Alpha < 0 || c.CGSteps < 0 || c.Workers < 0 {
+		return c, fmt.Errorf("iALS config %+v: negative field", c)
+	}
+	if c.Factors == 0 {
+		c.Factors = 64
+	}
+	if c.Iterations == 0 {
+		c.Iterations = 10
+	}
+	if c.Reg == 0 {
+		c.Reg = 0.1
+	}
+	if c.Alpha == 0 {
+		c.Alpha = 4
+	}
+	if c.Weights == (Weights{}) {
+		c.Weights = DefaultWeights()
+	}
+	if c.CGSteps == 0 {
+		c.CGSteps = 3
+	}
+	c.Workers = modelWorkers(c.Workers)
+	return c, nil
+}
+
+// modelWorkers is the number of goroutines to use when the config says n.
+func modelWorkers(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+// Factors is a trained implicit-ALS model: a k-dimensional vector per dense
+// user and item of the Dataset it was trained on. A user's predicted
+// preference for an item is the dot product of their vectors. The fields are
+// exported so that encoding/gob can snapshot the model.
+type Factors struct {
+	K    int
+	User []float64 // NumUsers·K, row-major: user u is User[u*K:(u+1)*K]
+	Item []float64 // NumItems·K, row-major
+	Gram []float64 // K·K, YᵀY of the item factors, for FoldIn
+
+	// Reg, Alpha and Weights are the training settings FoldIn must repeat.
+	Reg, Alpha float64
+	Weights    Weights
+}
+
+// UserVec returns user u's factor vector. It aliases the model: do not
+// modify it.
+func (f *Factors) UserVec(u int32) []float64 {
+	return f.User[int(u)*f.K : (int(u)+1)*f.K : (int(u)+1)*f.K]
+}
+
+// ItemVec returns item i's factor vector. It aliases the model: do not
+// modify it.
+func (f *Factors) ItemVec(i int32) []float64 {
+	return f.Item[int(i)*f.K : (int(i)+1)*f.K : (int(i)+1)*f.K]
+}
+
+// NumItems is the number of items the model has vectors for.
+func (f *Factors) NumItems() int {
+	if f.K == 0 {
+		return 0
+	}
+	return len(f.Item) / f.K
+}
+
+// NumUsers is the number of users the model has vectors for.
+func (f *Factors) NumUsers() int {
+	if f.K == 0 {
+		return 0
+	}
+	return len(f.User) / f.K
+}
+
+// ScoreAll writes x·y_i for every item i into dst, which must have at least
+// NumItems elements; x must have K.
+func (f *Factors) ScoreAll(x []float64, dst []float64) {
+	n := f.NumItems()
+	if n == 0 {
+		return
+	}
+	blas64.Gemv(blas.NoTrans, 1,
+		blas64.General{Rows: n, Cols: f.K, Data: f.Item, Stride: f.K},
+		blas64.Vector{N: f.K, Data: x, Inc: 1},
+		0, blas64.Vector{N: n, Data: dst, Inc: 1})
+}
+
+// foldInScratch is the reusable workspace of one FoldIn call.
+type foldInScratch struct {
+	k    int
+	a    []float64
+	sym  *mat.SymDense
+	b, x *mat.VecDense
+	chol mat.Cholesky
+}
+
+var foldInPool sync.Pool // of *foldInScratch
+
+// FoldIn returns the user vector that minimises the iALS loss for the given
+// history with the item factors fixed: the exact solution of
+//
+//	(YᵀY + Yᵀ(C−I)Y + λI) x = YᵀCp
+//
+// by one K×K Cholesky factorisation. signals[n] is the user's signal for
+// items[n]; signals may be nil, which counts every item as one view. Items
+// outside the model (added to the catalog after training, or negative) are
+// skipped. With no known items the result is the zero vector. dst is reused
+// when its capacity allows. FoldIn is safe for concurrent use.
+func (f *Factors) FoldIn(items []int32, signals []Signal, dst []float64) []float64 {
+	k := f.K
+	if cap(dst) >= k {
+		dst = dst[:k]
+	} else {
+		dst = make([]float64, k)
+	}
+	clear(dst)
+	if signals != nil && len(signals) != len(items) {
+		panic(fmt.Sprintf("ranking: FoldIn with %d items and %d signals", len(items), len(signals)))
+	}
+	n := int32(f.NumItems())
+	known := 0
+	for _, it := range items {
+		if it >= 0 && it < n {
+			known++
+		}
+	}
+	if known == 0 {
+		return dst
+	}
+
+	s, _ := foldInPool.Get().(*foldInScratch)
+	if s == nil || s.k != k {
+		s = &foldInScratch{k: k, a: make([]float64, k*k)}
+		s.sym = mat.NewSymDense(k, s.a)
+		s.b = mat.NewVecDense(k, nil)
+		s.x = mat.NewVecDense(k, nil)
+	}
+	defer foldInPool.Put(s)
+
+	// A = YᵀY + λI + Σ (c−1) y yᵀ (upper triangle), b = Σ c y.
+	copy(s.a, f.Gram)
+	for j := 0; j < k; j++ {
+		s.a[j*k+j] += f.Reg
+	}
+	raw := s.sym.RawSymmetric()
+	b := s.b.RawVector().Data
+	clear(b)
+	for m, it := range items {
+		if it < 0 || it >= n {
+			continue
+		}
+		sig := Signal{Views: 1}
+		if signals != nil {
+			sig = signals[m]
+		}
+		e := f.Alpha * f.Weights.Strength(sig)
+		y := f.ItemVec(it)
+		if e != 0 {
+			blas64.Syr(e, blas64.Vector{N: k, Data: y, Inc: 1}, raw)
+		}
+		floats.AddScaled(b, 1+e, y)
+	}
+	if !s.chol.Factorize(s.sym) {
+		// Only possible with λ = 0 and a rank-deficient history: add a
+		// little ridge and retry.
+		tr := 0.0
+		for j := 0; j < k; j++ {
+			tr += s.a[j*k+j]
+		}
+		ridge := 1e-9*tr/float64(k) + 1e-12
+		for j := 0; j < k; j++ {
+			s.a[j*k+j] += ridge
+		}
+		if !s.chol.Factorize(s.sym) {
+			return dst
+		}
+	}
+	// A Condition error still comes with the best available solution.
+	_ = s.chol.SolveVecTo(s.x, s.b)
+	copy(dst, s.x.RawVector().Data)
+	return dst
+}
+
+// TrainALS fits implicit-feedback matrix factorisation (Hu, Koren and
+// Volinsky 2008) to d: every user-item pair is a preference p = 1 held with
+// confidence c = 1 + Alpha·Strength(signal), every other cell p = 0 with
+// c = 1. Each half-sweep improves every user (then every item) vector by
+// CGSteps of conjugate gradient warm-started from its previous value
+// (Takács, Pilászy and Tikk 2011), using YᵀCY = YᵀY + Yᵀ(C−I)Y so that a
+// row costs O((nnz·k + k²)·CGSteps). Rows are spread over Workers
+// goroutines; the result does not depend on Workers.
+//
+// TrainALS checks ctx between blocks of rows and returns ctx's error,
+// wrapped, when it is done.
+func TrainALS(ctx context.Context, d *Dataset, cfg ALSConfig) (*Factors, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("train iALS: %w", err)
+	}
+	t := newALSTrainer(d, cfg)
+	for it := 0; it < cfg.Iterations; it++ {
+		if err := t.sweep(ctx, true); err != nil {
+			return nil, fmt.Errorf("train iALS: iteration %d of %d, users: %w", it+1, cfg.Iterations, err)
+		}
+		if err := t.sweep(ctx, false); err != nil {
+			return nil, fmt.Errorf("train iALS: iteration %d of %d, items: %w", it+1, cfg.Iterations, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("train iALS: %w", err)
+	}
+	t.gram(t.f.Gram, t.f.Item, false)
+	return t.f, nil
+}
+
+// alsTrainer holds the state of one TrainALS run.
+type alsTrainer struct {
+	d       *Dataset
+	cfg     ALSConfig
+	f       *Factors
+	userExt []float32 // per pair in user order: c−1 = Alpha·Strength
+	itemExt []float32 // the same, in item order (aligned with ItemUsers)
+	g       []float64 // K·K: YᵀY + λI of the fixed side
+	partial []float64 // gramChunks·K·K partial Gram matrices
+	workers []alsWorker
+}
+
+// alsWorker is one goroutine's scratch: no allocation per row.
+type alsWorker struct {
+	r, p, ap []float64
+}
+
+// gramChunks is the fixed number of row chunks the Gram matrix is summed
+// over, so the floating-point result is the same for every Workers.
+const gramChunks = 64
+
+func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
+	k := cfg.Factors
+	f := &Factors{
+		K:       k,
+		User:    make([]float64, d.NumUsers()*k),
+		Item:    make([]float64, d.NumItems()*k),
+		Gram:    make([]float64, k*k),
+		Reg:     cfg.Reg,
+		Alpha:   cfg.Alpha,
+		Weights: cfg.Weights,
+	}
+	// Small random start: the first user half-sweep solves against these
+	// item vectors, and the users' start only warms that solve.
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
+	scale := 0.1 / math.Sqrt(float64(k))
+	for i := range f.User {
+		f.User[i] = rng.NormFloat64() * scale
+	}
+	for i := range f.Item {
+		f.Item[i] = rng.NormFloat64() * scale
+	}
+	t := &alsTrainer{
+		d:       d,
+		cfg:     cfg,
+		f:       f,
+		userExt: make([]float32, d.NumPairs()),
+		itemExt: make([]float32, d.NumPairs()),
+		g:       make([]float64, k*k),
+		partial: make([]float64, gramChunks*k*k),
+		workers: make([]alsWorker, cfg.Workers),
+	}
+	for p, s := range d.Signals {
+		t.userExt[p] = float32(cfg.Alpha * cfg.Weights.Strength(s))
+	}
+	for q, p := range d.ItemPairs {
+		t.itemExt[q] = t.userExt[p]
+	}
+	for w := range t.workers {
+		t.workers[w] = alsWorker{r: make([]float64, k), p: make([]float64, k), ap: make([]float64, k)}
+	}
+	return t
+}
+
+// sweep updates every user vector (users) or every item vector (!users)
+// with the other side fixed.
+func (t *alsTrainer) sweep(ctx context.Context, users bool) error {
+	k := t.cfg.Factors
+	var (
+		ptr   []int64
+		idx   []int32
+		ext   []float32
+		x     []float64 // rows being solved
+		other []float64 // fixed side
+	)
+	if users {
+		ptr, idx, ext, x, other = t.d.UserPtr, t.d.UserItems, t.userExt, t.f.User, t.f.Item
+	} else {
+		ptr, idx, ext, x, other = t.d.ItemPtr, t.d.ItemUsers, t.itemExt, t.f.Item, t.f.User
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.gram(t.g, other, true)
+	g := blas64.General{Rows: k, Cols: k, Data: t.g, Stride: k}
+	rows := len(x) / k
+	return runBlocks(ctx, rows, 64, len(t.workers), func(w, lo, hi int) {
+		s := &t.workers[w]
+		for r := lo; r < hi; r++ {
+			a, b := ptr[r], ptr[r+1]
+			s.cgRow(x[r*k:(r+1)*k], g, other, k, idx[a:b], ext[a:b], t.cfg.CGSteps)
+		}
+	})
+}
+
+// gram writes YᵀY (plus λI when reg) of the row-major n×K matrix y into
+// dst as a full K×K matrix. Chunks of rows are summed in a fixed order.
+func (t *alsTrainer) gram(dst, y []float64, reg bool) {
+	k := t.cfg.Factors
+	n := len(y) / k
+	chunk := (n + gramChunks - 1) / gramChunks
+	clear(t.partial)
+	// runBlocks with a background context cannot fail.
+	_ = runBlocks(context.Background(), gramChunks, 1, len(t.workers), func(_, c, _ int) {
+		lo, hi := c*chunk, min((c+1)*chunk, n)
+		if lo >= hi {
+			return
+		}
+		blas64.Syrk(blas.Trans, 1,
+			blas64.General{Rows: hi - lo, Cols: k, Data: y[lo*k : hi*k], Stride: k},
+			0, blas64.Symmetric{Uplo: blas.Upper, N: k, Data: t.partial[c*k*k : (c+1)*k*k], Stride: k})
+	})
+	clear(dst)
+	for c := 0; c < gramChunks; c++ {
+		floats.Add(dst, t.partial[c*k*k:(c+1)*k*k])
+	}
+	for i := 0; i < k; i++ {
+		for j := 0; j < i; j++ {
+			dst[i*k+j] = dst[j*k+i]
+		}
+		if reg {
+			dst[i*k+i] += t.cfg.Reg
+		}
+	}
+}
+
+// cgRow takes CG steps from x toward the minimiser of
+//
+//	xᵀ(G + Σ_n ext_n y_n y_nᵀ)x − 2 Σ_n (1+ext_n) y_nᵀx
+//
+// where G = YᵀY + λI and y_n is row idx[n] of other.
+func (s *alsWorker) cgRow(x []float64, g blas64.General, other []float64, k int, idx []int32, ext []float32, steps int) {
+	r, p, ap := s.r, s.p, s.ap
+	vx := blas64.Vector{N: k, Data: x, Inc: 1}
+	// r = b − Ax.
+	blas64.Gemv(blas.NoTrans, -1, g, vx, 0, blas64.Vector{N: k, Data: r, Inc: 1})
+	for n, j := range idx {
+		y := other[int(j)*k : int(j)*k+k]
+		e := float64(ext[n])
+		floats.AddScaled(r, 1+e-e*floats.Dot(y, x), y)
+	}
+	copy(p, r)
+	rs := floats.Dot(r, r)
+	vp := blas64.Vector{N: k, Data: p, Inc: 1}
+	vap := blas64.Vector{N: k, Data: ap, Inc: 1}
+	for step := 0; step < steps && rs > 1e-20; step++ {
+		blas64.Gemv(blas.NoTrans, 1, g, vp, 0, vap)
+		for n, j := range idx {
+			e := float64(ext[n])
+			if e == 0 {
+				continue
+			}
+			y := other[int(j)*k : int(j)*k+k]
+			floats.AddScaled(ap, e*floats.Dot(y, p), y)
+		}
+		pap := floats.Dot(p, ap)
+		if pap <= 0 {
+			return
+		}
+		a := rs / pap
+		floats.AddScaled(x, a, p)
+		floats.AddScaled(r, -a, ap)
+		next := floats.Dot(r, r)
+		floats.AddScaledTo(p, r, next/rs, p)
+		rs = next
+	}
+}
+
+// loss is the iALS objective of f on d:
+//
+//	Σ_u Σ_i c_ui (p_ui − x_u·y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)
+//
+// summed over every cell, computed as Σ_u x_uᵀ(YᵀY)x_u plus a correction
+// on the observed pairs.
+func (f *Factors) loss(d *Dataset) float64 {
+	k := f.K
+	g := make([]float64, k*k)
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1,
+		blas64.General{Rows: f.NumItems(), Cols: k, Data: f.Item, Stride: k},
+		blas64.General{Rows: f.NumItems(), Cols: k, Data: f.Item, Stride: k},
+		0, blas64.General{Rows: k, Cols: k, Data: g, Stride: k})
+	gx := make([]float64, k)
+	var l float64
+	for u := int32(0); u < int32(d.NumUsers()); u++ {
+		x := f.UserVec(u)
+		blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: k, Cols: k, Data: g, Stride: k},
+			blas64.Vector{N: k, Data: x, Inc: 1}, 0, blas64.Vector{N: k, Data: gx, Inc: 1})
+		l += floats.Dot(x, gx) + f.Reg*floats.Dot(x, x)
+		items, sigs := d.UserRow(u)
+		for n, it := range items {
+			s := floats.Dot(x, f.ItemVec(it))
+			c := 1 + f.Alpha*f.Weights.Strength(sigs[n])
+			l += c*(1-s)*(1-s) - s*s
+		}
+	}
+	return l + f.Reg*floats.Dot(f.Item, f.Item)
+}
+
+// runBlocks calls fn(worker, lo, hi) over [0, n) in blocks of at most block
+// indexes, handed out dynamically to workers goroutines. It stops handing
+// out blocks once ctx is done and then returns ctx's error.
+func runBlocks(ctx context.Context, n, block, workers int, fn func(w, lo, hi int)) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	blocks := (n + block - 1) / block
+	workers = max(1, min(workers, blocks))
+	var next atomic.Int64
+	var stopped atomic.Bool
+	run := func(w int) {
+		for {
+			b := int(next.Add(1) - 1)
+			if b >= blocks {
+				return
+			}
+			if ctx.Err() != nil {
+				stopped.Store(true)
+				return
+			}
+			fn(w, b*block, min((b+1)*block, n))
+		}
+	}
+	if workers == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Go(func() { run(w) })
+		}
+		wg.Wait()
+	}
+	if stopped.Load() {
+		return ctx.Err() // a done context stays done
+	}
+	return nil
+}

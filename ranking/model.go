@@ -1,0 +1,288 @@
+package ranking
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/floats"
+)
+
+// TrainConfig configures Train. Zero values select the defaults.
+type TrainConfig struct {
+	ALS        ALSConfig
+	Neighbours NeighbourConfig
+	// TrendingHalfLife is the half-life of trending scores; default 72h.
+	TrendingHalfLife time.Duration
+	// Blend weighs the features; zero value → DefaultBlend().
+	Blend Blend
+	// BlendHoldout, if positive, learns the blend (LearnBlend) on the last
+	// fraction of the data's timeline: the parts are trained on the data
+	// before it, examples drawn from the holdout, then the parts retrained
+	// on everything. Costs a second training.
+	BlendHoldout float64
+	// IndexClusters is the number of clusters of the retrieval index;
+	// default √items, 0 items below 20,000 (exact scan).
+	IndexClusters int
+	Seed          int64
+}
+
+// Model is a trained ranking: immutable, shared by concurrent requests.
+type Model struct {
+	Version   int64 // Unix nanoseconds of training
+	TrainedAt time.Time
+	// Reference is the Unix second of the newest interaction: trending is
+	// measured from it.
+	Reference  int64
+	Data       *Dataset // interactions by user (the by-item copy dropped)
+	Factors    *Factors
+	Neighbours *Neighbours
+	Trending   *Trending
+	Conversion *Conversion
+	Blend      Blend
+	Index      *Index
+	// Handles maps influencer ids to handles, for reasons.
+	Handles map[uint64]string
+
+	derived
+}
+
+// derived is recomputed from the exported fields after training or loading.
+type derived struct {
+	trendFeat []float64 // FeatTrending per item
+	convFeat  []float64 // FeatConversion per item
+	fresh     [][]int32 // per category: in-stock items nobody interacted with
+	topCats   []int32   // categories by trending mass, for users without history
+}
+
+// Train builds a Model from d. d is kept by the model and must not be
+// changed afterwards.
+func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
+	if cfg.TrendingHalfLife <= 0 {
+		cfg.TrendingHalfLife = 72 * time.Hour
+	}
+	if cfg.Blend == (Blend{}) {
+		cfg.Blend = DefaultBlend()
+	}
+	if cfg.BlendHoldout > 0 && cfg.BlendHoldout < 1 && d.MaxUnix > d.MinUnix {
+		cut := d.MaxUnix - int64(float64(d.MaxUnix-d.MinUnix)*cfg.BlendHoldout)
+		b, err := learnBlendOnHoldout(ctx, d, cut, cfg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Blend = b
+	}
+	return trainParts(ctx, d, cfg)
+}
+
+func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
+	start := time.Now()
+	m := &Model{Version: start.UnixNano(), TrainedAt: start.UTC(), Reference: d.MaxUnix, Data: d, Blend: cfg.Blend}
+	if cfg.ALS.Seed == 0 {
+		cfg.ALS.Seed = cfg.Seed
+	}
+	var err error
+	if m.Factors, err = TrainALS(ctx, d, cfg.ALS); err != nil {
+		return nil, fmt.Errorf("train ranking model: %w", err)
+	}
+	if m.Neighbours, err = BuildNeighbours(ctx, d, cfg.Neighbours); err != nil {
+		return nil, fmt.Errorf("train ranking model: %w", err)
+	}
+	m.Trending = BuildTrending(d, d.MaxUnix, cfg.TrendingHalfLife, cfg.ALS.Weights)
+	m.Conversion = BuildConversion(d)
+	clusters := cfg.IndexClusters
+	if clusters == 0 && d.NumItems() >= 20000 {
+		clusters = int(math.Sqrt(float64(d.NumItems())))
+	}
+	if clusters > 0 {
+		m.Index = BuildIndex(m.Factors, clusters, cfg.Seed)
+	}
+	d.dropItemMajor()
+	m.derive()
+	return m, nil
+}
+
+// derive fills the derived fields.
+func (m *Model) derive() {
+	d := m.Data
+	n := d.NumItems()
+	m.trendFeat = make([]float64, n)
+	for i := range n {
+		m.trendFeat[i] = math.Log1p(m.Trending.Score[i])
+	}
+	m.convFeat = make([]float64, n)
+	mean := 0.0
+	for _, r := range m.Conversion.Rate {
+		mean += r
+	}
+	if n > 0 {
+		mean /= float64(n)
+	}
+	for i, r := range m.Conversion.Rate {
+		if r > 0 && mean > 0 {
+			m.convFeat[i] = math.Log(r / mean)
+		}
+	}
+	m.fresh = make([][]int32, len(d.Categories))
+	interacted := make([]bool, n)
+	for _, i := range d.UserItems {
+		interacted[i] = true
+	}
+	for i := range n {
+		if c := d.ItemCategory[i]; c >= 0 && !interacted[i] && d.Items[i].InStock {
+			m.fresh[c] = append(m.fresh[c], int32(i))
+		}
+	}
+	mass := make([]float64, len(d.Categories))
+	for i, s := range m.Trending.Score {
+		if c := d.ItemCategory[i]; c >= 0 {
+			mass[c] += s
+		}
+	}
+	m.topCats = make([]int32, len(d.Categories))
+	for c := range m.topCats {
+		m.topCats[c] = int32(c)
+	}
+	slices.SortStableFunc(m.topCats, func(a, b int32) int { return cmp.Compare(mass[b], mass[a]) })
+}
+
+// Age returns how long ago the model was trained.
+func (m *Model) Age(now time.Time) time.Duration { return now.Sub(m.TrainedAt) }
+
+// recentHistory is how many of a user's most recent products drive the
+// neighbour feature.
+const recentHistory = 20
+
+// user is what a request knows of its user: the vector, recent products
+// (most recent first), category shares and what to leave out.
+type user struct {
+	x        []float64
+	recent   []int32
+	catShare []float64
+	exclude  map[int32]bool
+	bought   map[int32]bool
+	topCats  []int32
+}
+
+// userFrom builds a user from a history of dense items with signals. x is
+// the user's vector (trained or folded in), possibly nil.
+func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
+	u := &user{x: x, catShare: make([]float64, len(m.Data.Categories)), exclude: make(map[int32]bool, len(items)), bought: map[int32]bool{}}
+	w := m.Factors.Weights
+	total := 0.0
+	order := make([]int, len(items))
+	for k, i := range items {
+		order[k] = k
+		u.exclude[i] = true
+		if sigs[k].Purchases > 0 {
+			u.bought[i] = true
+		}
+		if c := m.Data.ItemCategory[i]; c >= 0 {
+			s := w.Strength(sigs[k])
+			u.catShare[c] += s
+			total += s
+		}
+	}
+	if total > 0 {
+		for c := range u.catShare {
+			u.catShare[c] /= total
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sigs[b].Last, sigs[a].Last) })
+	for _, k := range order[:min(len(order), recentHistory)] {
+		u.recent = append(u.recent, items[k])
+	}
+	for c, s := range u.catShare {
+		if s > 0 {
+			u.topCats = append(u.topCats, int32(c))
+		}
+	}
+	slices.SortFunc(u.topCats, func(a, b int32) int { return cmp.Compare(u.catShare[b], u.catShare[a]) })
+	return u
+}
+
+// neighbourScores returns FeatNeighbour for every item near the user's
+// recent products, and for each item the recent product contributing most.
+func (m *Model) neighbourScores(u *user) (map[int32]float64, map[int32]int32) {
+	score := map[int32]float64{}
+	from := map[int32]int32{}
+	best := map[int32]float64{}
+	w := 1.0
+	for _, h := range u.recent {
+		items, sims := m.Neighbours.Of(h)
+		for k, j := range items {
+			c := w * float64(sims[k])
+			score[j] += c
+			if c > best[j] {
+				best[j], from[j] = c, h
+			}
+		}
+		w *= 0.85
+	}
+	return score, from
+}
+
+// features fills f for item i.
+func (m *Model) features(u *user, i int32, nb map[int32]float64, f *Features) {
+	f[FeatFactor] = 0
+	if u.x != nil {
+		f[FeatFactor] = floats.Dot(u.x, m.Factors.ItemVec(i))
+	}
+	f[FeatNeighbour] = nb[i]
+	f[FeatTrending] = m.trendFeat[i]
+	f[FeatCategory] = 0
+	if c := m.Data.ItemCategory[i]; c >= 0 {
+		f[FeatCategory] = u.catShare[c]
+	}
+	f[FeatConversion] = m.convFeat[i]
+}
+
+// ScoreAll writes the blend's score of every item for training user u into
+// dst (len NumItems), as the offline evaluation ranks the whole catalog.
+// Items in the user's history are scored too; callers exclude them.
+func (m *Model) ScoreAll(u int32, dst []float64) {
+	items, sigs := m.Data.UserRow(u)
+	usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+	nb := m.denseFeatures(usr, dst)
+	b := &m.Blend
+	for i := range dst {
+		var f Features
+		m.fillDense(usr, int32(i), dst, nb, &f)
+		dst[i] = b.Score(&f)
+	}
+}
+
+// denseFeatures writes FeatFactor of every item into factor and returns
+// FeatNeighbour of every item.
+func (m *Model) denseFeatures(usr *user, factor []float64) []float64 {
+	if usr.x != nil {
+		m.Factors.ScoreAll(usr.x, factor)
+	} else {
+		clear(factor)
+	}
+	nb := make([]float64, len(factor))
+	w := 1.0
+	for _, h := range usr.recent {
+		js, sims := m.Neighbours.Of(h)
+		for k, j := range js {
+			nb[j] += w * float64(sims[k])
+		}
+		w *= 0.85
+	}
+	return nb
+}
+
+// fillDense fills f for item i from dense factor and neighbour scores.
+func (m *Model) fillDense(usr *user, i int32, factor, nb []float64, f *Features) {
+	f[FeatFactor] = factor[i]
+	f[FeatNeighbour] = nb[i]
+	f[FeatTrending] = m.trendFeat[i]
+	f[FeatCategory] = 0
+	if c := m.Data.ItemCategory[i]; c >= 0 {
+		f[FeatCategory] = usr.catShare[c]
+	}
+	f[FeatConversion] = m.convFeat[i]
+}

@@ -1,0 +1,663 @@
+package ranking
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Ranker. Zero values select the defaults.
+type Config struct {
+	DefaultLimit int     // items per page when the request gives none; default 20
+	MaxLimit     int     // largest page; default 100
+	MaxDepth     int     // deepest position a cursor may reach; default 500
+	MaxPerBrand  int     // products of one brand per page; default 3
+	Relevance    float64 // MMR trade-off: 1 = pure score, 0 = pure diversity; default 0.8
+	Probe        int     // index clusters searched per request; default 16
+	SessionUsers int     // sessions kept; default 1,000,000
+	SessionTTL   time.Duration
+	LiveWindow   time.Duration // a product is on air this long after its last live event; default 10m
+	Now          func() time.Time
+	Registerer   prometheus.Registerer
+}
+
+func (c *Config) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.DefaultLimit, 20)
+	def(&c.MaxLimit, 100)
+	def(&c.MaxDepth, 500)
+	def(&c.MaxPerBrand, 3)
+	def(&c.Probe, 16)
+	def(&c.SessionUsers, 1_000_000)
+	if c.Relevance <= 0 || c.Relevance > 1 {
+		c.Relevance = 0.8
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 6 * time.Hour
+	}
+	if c.LiveWindow <= 0 {
+		c.LiveWindow = 10 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Ranker serves feeds from the current Model and the real-time state.
+type Ranker struct {
+	cfg      Config
+	model    atomic.Pointer[Model]
+	sessions *Sessions
+	lives    *Lives
+	hot      *Hot
+	m        *metrics
+	seed     maphash.Seed
+}
+
+// New returns a Ranker without a model: until SetModel it serves the
+// non-personal feed of what is hot in the event stream.
+func New(cfg Config) *Ranker {
+	cfg.defaults()
+	r := &Ranker{
+		cfg:      cfg,
+		sessions: NewSessions(cfg.SessionUsers, cfg.SessionTTL),
+		lives:    NewLives(cfg.LiveWindow),
+		hot:      NewHot(time.Hour, 100_000),
+		seed:     maphash.MakeSeed(),
+	}
+	r.m = newMetrics(cfg.Registerer, r)
+	return r
+}
+
+// SetModel replaces the model atomically; requests in flight finish with
+// the old one.
+func (r *Ranker) SetModel(m *Model) {
+	r.model.Store(m)
+	r.m.trainedAt.Set(float64(m.TrainedAt.UnixNano()) / 1e9)
+}
+
+// Model returns the current model, nil before the first.
+func (r *Ranker) Model() *Model { return r.model.Load() }
+
+// Sessions returns the real-time session store.
+func (r *Ranker) Sessions() *Sessions { return r.sessions }
+
+// Observe feeds one event of the stream into the real-time state.
+func (r *Ranker) Observe(ev Event) {
+	now := r.cfg.Now()
+	r.sessions.Record(ev, now)
+	if ev.LiveID != 0 {
+		r.lives.Record(ev)
+	}
+	w := 1.0
+	switch ev.Kind {
+	case Chat:
+		w = 2
+	case Purchase:
+		w = 6
+	}
+	if ev.ProductID != 0 {
+		r.hot.Record(ev.ProductID, w, ev.Unix)
+	}
+	r.m.followed.WithLabelValues(ev.Kind.String()).Inc()
+}
+
+// Run sweeps idle sessions and lives off air until ctx is done.
+func (r *Ranker) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			now := r.cfg.Now()
+			r.sessions.Sweep(now)
+			r.lives.Sweep(now)
+		}
+	}
+}
+
+// FeedRequest asks for one page of a user's feed.
+type FeedRequest struct {
+	UserID uint64
+	Limit  int    // 0 → Config.DefaultLimit
+	Cursor string // from the previous page's NextCursor; "" for the first page
+}
+
+// FeedItem is one product of a feed, with why it is there.
+type FeedItem struct {
+	ProductID uint64  `json:"product_id"`
+	Title     string  `json:"title,omitempty"`
+	Category  string  `json:"category,omitempty"`
+	BrandID   uint64  `json:"brand_id,omitempty"`
+	Price     float64 `json:"price,omitempty"`
+	Score     float64 `json:"score"`
+	Reason    string  `json:"reason"`
+}
+
+// Feed is one page of a feed.
+type Feed struct {
+	UserID uint64     `json:"user_id"`
+	Items  []FeedItem `json:"items"`
+	// NextCursor fetches the next page; empty on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
+	// Personalized is false for unknown users and while no model is trained.
+	Personalized bool `json:"personalized"`
+	// Model identifies the model that ranked the page ("" if none).
+	Model string `json:"model,omitempty"`
+}
+
+// Errors callers branch on (the API maps them to 400 and 404).
+var (
+	ErrBadRequest     = errors.New("bad request")
+	ErrUnknownProduct = errors.New("unknown product")
+)
+
+// encodeCursor and decodeCursor make the opaque page token.
+func encodeCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
+}
+
+func decodeCursor(c string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 'o' {
+		return 0, fmt.Errorf("%w: cursor %q is not one this API issued", ErrBadRequest, c)
+	}
+	off, err := strconv.Atoi(string(b[1:]))
+	if err != nil || off < 0 {
+		return 0, fmt.Errorf("%w: cursor %q is not one this API issued", ErrBadRequest, c)
+	}
+	return off, nil
+}
+
+// Feed returns one page of the user's feed. It fails only on bad requests
+// (ErrBadRequest) and a cancelled ctx.
+func (r *Ranker) Feed(ctx context.Context, req FeedRequest) (*Feed, error) {
+	limit := req.Limit
+	if limit == 0 {
+		limit = r.cfg.DefaultLimit
+	}
+	if limit < 0 || limit > r.cfg.MaxLimit {
+		return nil, fmt.Errorf("%w: limit %d is outside 1..%d", ErrBadRequest, limit, r.cfg.MaxLimit)
+	}
+	offset := 0
+	if req.Cursor != "" {
+		var err error
+		if offset, err = decodeCursor(req.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	if offset >= r.cfg.MaxDepth {
+		return nil, fmt.Errorf("%w: cursor is beyond the deepest page (%d items)", ErrBadRequest, r.cfg.MaxDepth)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	depth := min(offset+limit, r.cfg.MaxDepth)
+	m := r.model.Load()
+	var f *Feed
+	if m == nil {
+		f = r.hotFeed(req.UserID, depth)
+		r.m.feeds.WithLabelValues("untrained").Inc()
+	} else {
+		f = r.modelFeed(m, req.UserID, depth, limit)
+	}
+	f.UserID = req.UserID
+	if offset >= len(f.Items) {
+		f.Items = []FeedItem{}
+	} else {
+		more := len(f.Items) > offset+limit || (len(f.Items) == offset+limit && depth < r.cfg.MaxDepth)
+		f.Items = f.Items[offset:min(len(f.Items), offset+limit)]
+		if more {
+			f.NextCursor = encodeCursor(offset + limit)
+		}
+	}
+	return f, nil
+}
+
+// hotFeed is the feed without a model: what the stream shows is hot.
+func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
+	bought := map[uint64]bool{}
+	if evs, _, ok := r.sessions.view(user); ok {
+		for _, ev := range evs {
+			if ev.Kind == Purchase {
+				bought[ev.ProductID] = true
+			}
+		}
+	}
+	ids, vals := r.hot.Top(depth+len(bought), r.cfg.Now().Unix())
+	f := &Feed{Items: make([]FeedItem, 0, depth)}
+	for k, id := range ids {
+		if bought[id] || len(f.Items) == depth {
+			continue
+		}
+		f.Items = append(f.Items, FeedItem{ProductID: id, Score: math.Log1p(vals[k]), Reason: "popular right now"})
+	}
+	return f
+}
+
+// cand is one candidate product of a request.
+type cand struct {
+	item   int32
+	f      Features
+	score  float64
+	live   uint64 // influencer, if on air
+	fresh  bool
+	rel    float64 // normalised score for MMR
+	maxSim float64
+}
+
+func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
+	now := r.cfg.Now()
+	usr, kind := r.userState(m, userID)
+	r.m.feeds.WithLabelValues(kind).Inc()
+	nb, from := m.neighbourScores(usr)
+
+	cands := make([]cand, 0, 512)
+	pos := make(map[int32]int, 512)
+	add := func(i int32) *cand {
+		if k, ok := pos[i]; ok {
+			return &cands[k]
+		}
+		if usr.exclude[i] || !m.Data.Items[i].InStock {
+			return nil
+		}
+		pos[i] = len(cands)
+		cands = append(cands, cand{item: i})
+		return &cands[len(cands)-1]
+	}
+	if usr.x != nil {
+		for _, i := range m.Index.Search(m.Factors, usr.x, 200, r.cfg.Probe, func(i int32) bool { return usr.exclude[i] }) {
+			add(i)
+		}
+	}
+	for i := range nb {
+		add(i)
+	}
+	cats := usr.topCats
+	if len(cats) == 0 {
+		cats = m.topCats
+	}
+	cats = cats[:min(3, len(cats))]
+	for _, c := range cats {
+		if int(c) < len(m.Trending.ByCategory) {
+			bc := m.Trending.ByCategory[c]
+			for _, i := range bc[:min(60, len(bc))] {
+				add(i)
+			}
+		}
+	}
+	for _, i := range m.Trending.Global[:min(100, len(m.Trending.Global))] {
+		add(i)
+	}
+	for _, id := range r.lives.Products(now) {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			add(i)
+		}
+	}
+	var fresh []int32
+	h := maphash.Comparable(r.seed, userID) // per-user rotation through the fresh products
+	for _, c := range cats[:min(2, len(cats))] {
+		fl := m.fresh[c]
+		for k := range min(3, len(fl)) {
+			fresh = append(fresh, fl[(int(h%uint64(len(fl)))+k)%len(fl)])
+		}
+	}
+
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k := range cands {
+		c := &cands[k]
+		m.features(usr, c.item, nb, &c.f)
+		c.score = m.Blend.Score(&c.f)
+		if _, inf, ok := r.lives.OnAir(m.Data.Items[c.item].ID, now); ok {
+			c.live = inf
+			c.score += m.Blend.LiveBoost
+		}
+		lo, hi = math.Min(lo, c.score), math.Max(hi, c.score)
+	}
+	for k := range cands {
+		cands[k].rel = 1
+		if hi > lo {
+			cands[k].rel = (cands[k].score - lo) / (hi - lo)
+		}
+	}
+	order := r.rerank(m, cands, depth, limit)
+	order = spliceFresh(m, order, fresh, pos, limit, depth)
+
+	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
+	means := meanFeatures(cands)
+	for _, c := range order {
+		it := m.Data.Items[c.item]
+		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
+		fi.Reason = m.reason(c, usr, from, means)
+		f.Items = append(f.Items, fi)
+	}
+	return f
+}
+
+// userState returns what the model and the session know of the user, and
+// the kind of request: "personal" (a trained user), "session" (the session
+// adds events after the model's data or the user is new with a session),
+// "cold" (nothing known).
+func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
+	u, known := m.Data.UserIndex(userID)
+	var items []int32
+	var sigs []Signal
+	if known {
+		its, ss := m.Data.UserRow(u)
+		items, sigs = append(items, its...), append(sigs, ss...)
+	}
+	evs, version, _ := r.sessions.view(userID)
+	var bought []int32
+	fresh := 0
+	for _, ev := range evs {
+		i, ok := m.Data.ItemIndex(ev.ProductID)
+		if !ok || ev.Unix <= m.Reference && known {
+			continue // unknown to the model, or already in its data
+		}
+		fresh++
+		k := -1
+		for j := range items {
+			if items[j] == i {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			items = append(items, i)
+			sigs = append(sigs, Signal{})
+			k = len(items) - 1
+		}
+		sigs[k].add(ev.Kind, ev.Unix, ev.DwellMS)
+		if ev.Kind == Purchase {
+			bought = append(bought, i)
+		}
+	}
+	var x []float64
+	kind := "cold"
+	switch {
+	case fresh > 0:
+		kind = "session"
+		if x = r.sessions.cachedFold(userID, m.Version, version); x == nil {
+			fi, fs := items, sigs
+			if len(fi) > 200 { // the most recent 200 are plenty for one solve
+				fi, fs = recentPairs(fi, fs, 200)
+			}
+			x = m.Factors.FoldIn(fi, fs, nil)
+			r.sessions.storeFold(userID, m.Version, version, x)
+		}
+	case known:
+		kind = "personal"
+		x = m.Factors.UserVec(u)
+	}
+	usr := m.userFrom(items, sigs, x)
+	for _, i := range bought {
+		usr.bought[i] = true
+	}
+	return usr, kind
+}
+
+func recentPairs(items []int32, sigs []Signal, n int) ([]int32, []Signal) {
+	idx := make([]float64, len(sigs))
+	for k, s := range sigs {
+		idx[k] = float64(s.Last)
+	}
+	top := topN(idx, n)
+	oi, os := make([]int32, len(top)), make([]Signal, len(top))
+	for k, j := range top {
+		oi[k], os[k] = items[j], sigs[j]
+	}
+	return oi, os
+}
+
+// rerank orders candidates by maximal marginal relevance, at most
+// MaxPerBrand products of a brand per page, down to depth.
+func (r *Ranker) rerank(m *Model, cands []cand, depth, limit int) []*cand {
+	out := make([]*cand, 0, depth)
+	taken := make([]bool, len(cands))
+	brandCount := map[uint64]int{}
+	lambda := r.cfg.Relevance
+	for len(out) < depth && len(out) < len(cands) {
+		if len(out)%limit == 0 {
+			clear(brandCount) // a new page
+		}
+		best, bestV, capped := -1, math.Inf(-1), -1
+		for k := range cands {
+			if taken[k] {
+				continue
+			}
+			v := lambda*cands[k].rel - (1-lambda)*cands[k].maxSim
+			if brandCount[m.Data.Items[cands[k].item].Brand] >= r.cfg.MaxPerBrand {
+				if capped < 0 || v > lambda*cands[capped].rel-(1-lambda)*cands[capped].maxSim {
+					capped = k
+				}
+				continue
+			}
+			if v > bestV {
+				best, bestV = k, v
+			}
+		}
+		if best < 0 {
+			best = capped // only capped brands left
+		}
+		taken[best] = true
+		c := &cands[best]
+		out = append(out, c)
+		it := m.Data.Items[c.item]
+		brandCount[it.Brand]++
+		cat := m.Data.ItemCategory[c.item]
+		for k := range cands {
+			if taken[k] {
+				continue
+			}
+			o := m.Data.Items[cands[k].item]
+			sim := 0.0
+			if cat >= 0 && m.Data.ItemCategory[cands[k].item] == cat {
+				sim += 0.5
+			}
+			if o.Brand == it.Brand {
+				sim += 0.5
+			}
+			cands[k].maxSim = math.Max(cands[k].maxSim, sim)
+		}
+	}
+	return out
+}
+
+// spliceFresh puts one fresh product (nobody has interacted with it yet)
+// at the last position of each page: exploration, so new products get seen.
+func spliceFresh(m *Model, order []*cand, fresh []int32, pos map[int32]int, limit, depth int) []*cand {
+	if len(fresh) == 0 || limit < 5 {
+		return order
+	}
+	out := make([]*cand, 0, len(order)+len(fresh))
+	fk := 0
+	for _, c := range order {
+		if len(out)%limit == limit-1 && fk < len(fresh) {
+			i := fresh[fk]
+			fk++
+			if _, dup := pos[i]; !dup {
+				out = append(out, &cand{item: i, fresh: true, score: math.Inf(-1)})
+			}
+		}
+		out = append(out, c)
+	}
+	if len(out) > depth {
+		out = out[:depth]
+	}
+	for _, c := range out {
+		if c.fresh {
+			c.score = 0
+		}
+	}
+	return out
+}
+
+func meanFeatures(cands []cand) Features {
+	var mean Features
+	if len(cands) == 0 {
+		return mean
+	}
+	for k := range cands {
+		for j := range NumFeatures {
+			mean[j] += cands[k].f[j]
+		}
+	}
+	for j := range NumFeatures {
+		mean[j] /= float64(len(cands))
+	}
+	return mean
+}
+
+// reason says in a few words why c is in the feed: the live it is on, or
+// the feature contributing most above the candidates' average.
+func (m *Model) reason(c *cand, usr *user, from map[int32]int32, mean Features) string {
+	it := m.Data.Items[c.item]
+	cat := it.Category
+	if cat == "" {
+		cat = "the shop"
+	}
+	if c.fresh {
+		return "new in " + cat
+	}
+	if c.live != 0 {
+		h := m.Handles[c.live]
+		if h == "" {
+			h = "influencer " + strconv.FormatUint(c.live, 10)
+		}
+		return "live now with @" + strings.TrimPrefix(h, "@")
+	}
+	best, bestV := -1, 0.0
+	var contrib Features
+	for k := range NumFeatures {
+		contrib[k] = m.Blend.Weights[k] * (c.f[k] - mean[k])
+		if contrib[k] > bestV {
+			best, bestV = k, contrib[k]
+		}
+	}
+	// "Because you viewed X" names the product behind it: preferred when
+	// it explains at least half as much as the strongest feature.
+	if best >= 0 && contrib[FeatNeighbour] >= bestV/2 {
+		best = FeatNeighbour
+	}
+	switch best {
+	case FeatNeighbour:
+		if h, ok := from[c.item]; ok {
+			verb := "viewed"
+			if usr.bought[h] {
+				verb = "bought"
+			}
+			t := m.Data.Items[h].Title
+			if t == "" {
+				t = "product " + strconv.FormatUint(m.Data.Items[h].ID, 10)
+			}
+			return "because you " + verb + " " + t
+		}
+	case FeatFactor, FeatCategory:
+		return "matches your taste in " + cat
+	case FeatConversion:
+		return "often bought after a look"
+	}
+	return "trending in " + cat
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// Similar is the answer to "products like this one".
+type Similar struct {
+	ProductID uint64     `json:"product_id"`
+	Items     []FeedItem `json:"items"`
+}
+
+// Similar returns up to limit in-stock products similar to productID: its
+// item neighbours, then trending products of its category.
+func (r *Ranker) Similar(ctx context.Context, productID uint64, limit int) (*Similar, error) {
+	if limit == 0 {
+		limit = r.cfg.DefaultLimit
+	}
+	if limit < 0 || limit > r.cfg.MaxLimit {
+		return nil, fmt.Errorf("%w: limit %d is outside 1..%d", ErrBadRequest, limit, r.cfg.MaxLimit)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := &Similar{ProductID: productID, Items: []FeedItem{}}
+	m := r.model.Load()
+	if m == nil {
+		return out, nil // nothing known yet: an empty list, not an error
+	}
+	i, ok := m.Data.ItemIndex(productID)
+	if !ok {
+		return nil, fmt.Errorf("%w: product %d", ErrUnknownProduct, productID)
+	}
+	seen := map[int32]bool{i: true}
+	addItem := func(j int32, score float64, reason string) {
+		it := m.Data.Items[j]
+		if seen[j] || !it.InStock || len(out.Items) >= limit {
+			return
+		}
+		seen[j] = true
+		out.Items = append(out.Items, FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(score), Reason: reason})
+	}
+	items, sims := m.Neighbours.Of(i)
+	for k, j := range items {
+		addItem(j, float64(sims[k]), "often viewed together")
+	}
+	if c := m.Data.ItemCategory[i]; c >= 0 && int(c) < len(m.Trending.ByCategory) {
+		for _, j := range m.Trending.ByCategory[c] {
+			addItem(j, 0, "trending in "+m.Data.Categories[c])
+		}
+	}
+	return out, nil
+}
+
+// metrics are the ranking's Prometheus metrics.
+type metrics struct {
+	feeds     *prometheus.CounterVec
+	followed  *prometheus.CounterVec
+	trainedAt prometheus.Gauge
+	trainDur  prometheus.Gauge
+	trainings *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, r *Ranker) *metrics {
+	m := &metrics{
+		feeds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vetrina_ranking_feeds_total",
+			Help: "Feed pages served, by kind: personal (trained user), session (folded in from recent events), cold (unknown user, non-personal), untrained (no model yet)."}, []string{"kind"}),
+		followed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vetrina_ranking_events_followed_total",
+			Help: "Events read from the event topics into the real-time state, by kind."}, []string{"kind"}),
+		trainedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vetrina_ranking_model_trained_timestamp_seconds",
+			Help: "When the model in use was trained (Unix time); 0 while none is."}),
+		trainDur: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vetrina_ranking_training_duration_seconds",
+			Help: "How long the last training took, reading ClickHouse included."}),
+		trainings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vetrina_ranking_trainings_total",
+			Help: "Trainings by outcome (ok, error)."}, []string{"outcome"}),
+	}
+	if reg != nil {
+		age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vetrina_ranking_model_age_seconds",
+			Help: "Age of the model in use; -1 while none is trained."}, func() float64 {
+			if md := r.model.Load(); md != nil {
+				return md.Age(r.cfg.Now()).Seconds()
+			}
+			return -1
+		})
+		sessions := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vetrina_ranking_sessions",
+			Help: "Users with a real-time session."}, func() float64 { return float64(r.sessions.Len()) })
+		reg.MustRegister(m.feeds, m.followed, m.trainedAt, m.trainDur, m.trainings, age, sessions)
+	}
+	return m
+}

@@ -1,0 +1,350 @@
+package ranking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// shop is a small world for serving tests: categories with brands and
+// products, users who each browse one category (and buy now and then).
+type shop struct {
+	d        *Dataset
+	cats     []string
+	userCat  map[uint64]int
+	itemCat  map[uint64]int
+	outStock uint64
+}
+
+func newShop(t testing.TB, users, perCat int, seed uint64) *shop {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := &shop{cats: []string{"kitchen", "fashion", "beauty", "toys"}, userCat: map[uint64]int{}, itemCat: map[uint64]int{}}
+	b := NewBuilder()
+	var byCat [][]uint64
+	for c, name := range s.cats {
+		var ids []uint64
+		for k := range perCat {
+			id := uint64(1000*(c+1) + k)
+			b.AddItem(Item{ID: id, Category: name, Brand: uint64(10*(c+1) + k%5), Price: 10 + float64(k), InStock: true, Title: fmt.Sprintf("%s item %d", name, k)})
+			s.itemCat[id] = c
+			ids = append(ids, id)
+		}
+		byCat = append(byCat, ids)
+	}
+	s.outStock = byCat[0][1] // a popular kitchen product, out of stock
+	b.AddItem(Item{ID: s.outStock, Category: "kitchen", Brand: 10, Price: 11, InStock: false, Title: "kitchen item 1"})
+	// A product nobody touched: fresh.
+	b.AddItem(Item{ID: 9999, Category: "kitchen", Brand: 99, Price: 5, InStock: true, Title: "brand new pan"})
+	s.itemCat[9999] = 0
+	t0 := int64(1_760_000_000)
+	for u := uint64(1); u <= uint64(users); u++ {
+		c := int(u) % len(s.cats)
+		s.userCat[u] = c
+		for range 8 + rng.IntN(8) {
+			// Zipf-ish within the category: low indexes more popular.
+			k := int(float64(perCat) * rng.Float64() * rng.Float64())
+			kind := View
+			if rng.Float64() < 0.1 {
+				kind = Purchase
+			}
+			b.Add(Interaction{User: u, Item: byCat[c][k], Kind: kind, Unix: t0 + rng.Int64N(86400*7)})
+		}
+	}
+	s.d = b.Build()
+	return s
+}
+
+func trainShop(t testing.TB, s *shop) *Model {
+	t.Helper()
+	m, err := Train(context.Background(), s.d, TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 8, Seed: 1}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handles = map[uint64]string{77: "chef_anna"}
+	return m
+}
+
+func newTestRanker(m *Model, now time.Time) *Ranker {
+	r := New(Config{Now: func() time.Time { return now }})
+	if m != nil {
+		r.SetModel(m)
+	}
+	return r
+}
+
+func TestFeed_KnownUser_PersonalDiverseExplained(t *testing.T) {
+	s := newShop(t, 400, 40, 1)
+	m := trainShop(t, s)
+	r := newTestRanker(m, time.Unix(m.Reference, 0))
+	user := uint64(8) // a kitchen user
+	f, err := r.Feed(context.Background(), FeedRequest{UserID: user, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Personalized || len(f.Items) != 10 {
+		t.Fatalf("personalized %v with %d items, want a full personal page", f.Personalized, len(f.Items))
+	}
+	u, _ := m.Data.UserIndex(user)
+	hist, _ := m.Data.UserRow(u)
+	inCat, brands := 0, map[uint64]int{}
+	for _, it := range f.Items {
+		i, _ := m.Data.ItemIndex(it.ProductID)
+		if slices.Contains(hist, i) {
+			t.Errorf("product %d is in the user's history", it.ProductID)
+		}
+		if it.ProductID == s.outStock {
+			t.Errorf("out-of-stock product %d served", it.ProductID)
+		}
+		if it.Reason == "" {
+			t.Errorf("product %d has no reason", it.ProductID)
+		}
+		if s.itemCat[it.ProductID] == s.userCat[user] {
+			inCat++
+		}
+		brands[it.BrandID]++
+	}
+	if inCat < 5 {
+		t.Errorf("only %d of 10 products in the user's category", inCat)
+	}
+	for b, n := range brands {
+		if n > 3 {
+			t.Errorf("brand %d has %d products on one page, max 3", b, n)
+		}
+	}
+}
+
+func TestFeed_CursorPagesDoNotRepeat(t *testing.T) {
+	s := newShop(t, 200, 40, 2)
+	r := newTestRanker(trainShop(t, s), time.Now())
+	seen := map[uint64]bool{}
+	cursor := ""
+	for page := range 4 {
+		f, err := r.Feed(context.Background(), FeedRequest{UserID: 5, Limit: 7, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Items) != 7 || f.NextCursor == "" {
+			t.Fatalf("page %d: %d items, next %q", page, len(f.Items), f.NextCursor)
+		}
+		for _, it := range f.Items {
+			if seen[it.ProductID] {
+				t.Errorf("page %d repeats product %d", page, it.ProductID)
+			}
+			seen[it.ProductID] = true
+		}
+		cursor = f.NextCursor
+	}
+}
+
+func TestFeed_ViewChangesNextFeed(t *testing.T) {
+	s := newShop(t, 400, 40, 3)
+	m := trainShop(t, s)
+	now := time.Unix(m.Reference+60, 0)
+	r := newTestRanker(m, now)
+	// A user unknown to the model: a non-personal feed first.
+	const newUser = 123456
+	f0, err := r.Feed(context.Background(), FeedRequest{UserID: newUser, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f0.Personalized {
+		t.Error("unknown user got a personalized feed")
+	}
+	if len(f0.Items) != 10 {
+		t.Fatalf("unknown user got %d items, want a full page", len(f0.Items))
+	}
+	// They view two toys: the next feed is about toys, and says why.
+	toy := func(k int) uint64 { return uint64(4000 + k) }
+	r.Observe(Event{UserID: newUser, ProductID: toy(0), Kind: View, Unix: now.Unix()})
+	r.Observe(Event{UserID: newUser, ProductID: toy(2), Kind: View, Unix: now.Unix()})
+	f1, err := r.Feed(context.Background(), FeedRequest{UserID: newUser, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f1.Personalized {
+		t.Error("feed after two views is not personalized")
+	}
+	toys, because := 0, 0
+	for _, it := range f1.Items {
+		if s.itemCat[it.ProductID] == 3 {
+			toys++
+		}
+		if strings.HasPrefix(it.Reason, "because you viewed toys item") {
+			because++
+		}
+		if it.ProductID == toy(0) || it.ProductID == toy(2) {
+			t.Errorf("viewed product %d served again", it.ProductID)
+		}
+	}
+	if toys < 6 || because == 0 {
+		t.Errorf("after viewing toys: %d toys of 10, %d 'because you viewed' reasons; items %+v", toys, because, f1.Items)
+	}
+}
+
+func TestFeed_BoughtSuppressedLiveBoosted(t *testing.T) {
+	s := newShop(t, 400, 40, 4)
+	m := trainShop(t, s)
+	now := time.Unix(m.Reference+60, 0)
+	r := newTestRanker(m, now)
+	user := uint64(8) // kitchen
+	before, _ := r.Feed(context.Background(), FeedRequest{UserID: user, Limit: 10})
+	top := before.Items[0].ProductID
+	r.Observe(Event{UserID: user, ProductID: top, Kind: Purchase, Unix: now.Unix()})
+	// A fashion product goes on air with chef_anna.
+	live := uint64(2005)
+	r.Observe(Event{UserID: 999, ProductID: live, LiveID: 5, InfluencerID: 77, Kind: View, Unix: now.Unix()})
+	after, _ := r.Feed(context.Background(), FeedRequest{UserID: user, Limit: 20})
+	for _, it := range after.Items {
+		if it.ProductID == top {
+			t.Errorf("bought product %d still in the feed", top)
+		}
+	}
+	// The live product is a candidate with its reason for a user of its
+	// category.
+	fashionUser := uint64(1)
+	f, _ := r.Feed(context.Background(), FeedRequest{UserID: fashionUser, Limit: 20})
+	found := false
+	for _, it := range f.Items {
+		if it.ProductID == live {
+			found = true
+			if it.Reason != "live now with @chef_anna" {
+				t.Errorf("live product reason %q", it.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("product on air not in the fashion user's first 20: %+v", f.Items)
+	}
+}
+
+func TestFeed_BadRequests(t *testing.T) {
+	r := newTestRanker(nil, time.Now())
+	for name, req := range map[string]FeedRequest{
+		"limit over max": {UserID: 1, Limit: 101},
+		"negative limit": {UserID: 1, Limit: -1},
+		"garbage cursor": {UserID: 1, Cursor: "!!"},
+		"forged cursor":  {UserID: 1, Cursor: "eDEw"},
+		"too deep":       {UserID: 1, Cursor: encodeCursor(500)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := r.Feed(context.Background(), req); !errors.Is(err, ErrBadRequest) {
+				t.Errorf("err = %v, want ErrBadRequest", err)
+			}
+		})
+	}
+}
+
+func TestFeed_Untrained_ServesWhatIsHot(t *testing.T) {
+	now := time.Now()
+	r := newTestRanker(nil, now)
+	for k := range 5 {
+		for range k + 1 {
+			r.Observe(Event{UserID: 1, ProductID: uint64(100 + k), Kind: View, Unix: now.Unix()})
+		}
+	}
+	f, err := r.Feed(context.Background(), FeedRequest{UserID: 42, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Personalized || len(f.Items) != 3 || f.Items[0].ProductID != 104 || f.Items[1].ProductID != 103 {
+		t.Errorf("untrained feed %+v, want 104, 103, 102 by heat", f)
+	}
+}
+
+func TestSimilar(t *testing.T) {
+	s := newShop(t, 400, 40, 5)
+	r := newTestRanker(trainShop(t, s), time.Now())
+	sim, err := r.Similar(context.Background(), 3000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sim.Items) != 10 {
+		t.Fatalf("%d similar items", len(sim.Items))
+	}
+	for _, it := range sim.Items {
+		if it.ProductID == 3000 || s.itemCat[it.ProductID] != 2 {
+			t.Errorf("similar to a beauty product: %d (%s)", it.ProductID, it.Category)
+		}
+	}
+	if _, err := r.Similar(context.Background(), 1, 10); !errors.Is(err, ErrUnknownProduct) {
+		t.Errorf("unknown product: err %v", err)
+	}
+}
+
+func TestSnapshot_RoundTripServesTheSameFeed(t *testing.T) {
+	s := newShop(t, 300, 30, 6)
+	m := trainShop(t, s)
+	path := filepath.Join(t.TempDir(), "m.gob")
+	if err := SaveSnapshot(path, m); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := LoadSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(m.Reference, 0)
+	a, _ := newTestRanker(m, now).Feed(context.Background(), FeedRequest{UserID: 9, Limit: 15})
+	b, _ := newTestRanker(m2, now).Feed(context.Background(), FeedRequest{UserID: 9, Limit: 15})
+	if fmt.Sprint(a.Items) != fmt.Sprint(b.Items) {
+		t.Errorf("feed differs after snapshot round trip:\n%v\n%v", a.Items, b.Items)
+	}
+	if m2.Handles[77] != "chef_anna" {
+		t.Errorf("handles not restored: %v", m2.Handles)
+	}
+}
+
+func TestLearnBlend_RecoversSigns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var x []Features
+	var y []bool
+	for range 5000 {
+		var f Features
+		for k := range NumFeatures {
+			f[k] = rng.NormFloat64()
+		}
+		logit := -2 + 2*f[FeatFactor] + 1*f[FeatNeighbour] - 1*f[FeatConversion]
+		x = append(x, f)
+		y = append(y, rng.Float64() < sigmoid(logit))
+	}
+	b, err := LearnBlend(x, y, 1e-4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := b.Weights
+	if !(w[FeatFactor] > 1.5 && w[FeatNeighbour] > 0.6 && w[FeatConversion] < -0.6 && abs(w[FeatTrending]) < 0.3 && w[FeatFactor] > w[FeatNeighbour]) {
+		t.Errorf("learned weights %v, want about factor 2, neighbour 1, conversion -1, others 0", w)
+	}
+	if _, err := LearnBlend(x[:10], make([]bool, 10), 0); !errors.Is(err, ErrNoExamples) {
+		t.Errorf("all-negative examples: err %v", err)
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func TestTrain_LearnsBlendOnHoldout(t *testing.T) {
+	s := newShop(t, 600, 40, 8)
+	m, err := Train(context.Background(), s.d, TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 6, Seed: 1}, BlendHoldout: 0.2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Blend.Learned {
+		t.Fatal("blend not learned")
+	}
+	// Users stay in their category, so the category feature must carry
+	// positive weight.
+	if m.Blend.Weights[FeatCategory] <= 0 {
+		t.Errorf("learned weights %v: category should be positive", m.Blend.Weights)
+	}
+}

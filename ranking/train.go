@@ -1,0 +1,239 @@
+package ranking
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/store"
+)
+
+// Source is where the trainer reads its data: the store.
+type Source interface {
+	Interactions(ctx context.Context, since time.Time, fn func(store.Interaction) error) error
+	Products(ctx context.Context) ([]event.Product, error)
+	InfluencerHandles(ctx context.Context) (map[uint64]string, error)
+}
+
+// ErrNoData is returned by a training that finds no interactions.
+var ErrNoData = errors.New("no interactions")
+
+// LoadDataset reads the catalog and the interactions since the given time.
+func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, error) {
+	b := NewBuilder()
+	products, err := src.Products(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load ranking data: %w", err)
+	}
+	for _, p := range products {
+		b.AddItem(Item{ID: p.ProductID, Category: p.Category, Brand: p.BrandID, Price: p.Price, InStock: p.InStock, Title: p.Title})
+	}
+	err = src.Interactions(ctx, since, func(in store.Interaction) error {
+		b.AddSignal(in.UserID, in.ProductID, Signal{
+			Views: sat32(in.Views), Chats: sat32(in.Chats), Purchases: sat32(in.Purchases),
+			DwellSec: sat32(in.DwellMS / 1000),
+			First:    clampUnix(in.First.Unix()), Last: clampUnix(in.Last.Unix()),
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load ranking data: %w", err)
+	}
+	return b.Build(), nil
+}
+
+func sat32(v uint64) uint32 {
+	if v > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(v)
+}
+
+// TrainerConfig configures a Trainer.
+type TrainerConfig struct {
+	Train TrainConfig
+	// Window is how much history a training reads; default 90 days.
+	Window time.Duration
+	// Every is the period between trainings; default 10 minutes.
+	Every time.Duration
+	// Snapshot is the file the model is saved to after each training and
+	// loaded from at start ("" for none).
+	Snapshot string
+	Logger   *slog.Logger
+}
+
+// Trainer retrains the Ranker's model periodically from the store.
+type Trainer struct {
+	cfg TrainerConfig
+	src Source
+	r   *Ranker
+	log *slog.Logger
+}
+
+// NewTrainer returns a Trainer feeding r.
+func NewTrainer(src Source, r *Ranker, cfg TrainerConfig) *Trainer {
+	if cfg.Window <= 0 {
+		cfg.Window = 90 * 24 * time.Hour
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Trainer{cfg: cfg, src: src, r: r, log: cfg.Logger}
+}
+
+// TrainOnce reads the data, trains, saves the snapshot and installs the
+// model in the ranker.
+func (t *Trainer) TrainOnce(ctx context.Context) (*Model, error) {
+	start := time.Now()
+	m, err := t.train(ctx)
+	t.r.m.trainDur.Set(time.Since(start).Seconds())
+	if err != nil {
+		t.r.m.trainings.WithLabelValues("error").Inc()
+		return nil, err
+	}
+	t.r.m.trainings.WithLabelValues("ok").Inc()
+	t.r.SetModel(m)
+	if t.cfg.Snapshot != "" {
+		if err := SaveSnapshot(t.cfg.Snapshot, m); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func (t *Trainer) train(ctx context.Context) (*Model, error) {
+	start := time.Now()
+	since := start.Add(-t.cfg.Window)
+	d, err := LoadDataset(ctx, t.src, since)
+	if err != nil {
+		return nil, err
+	}
+	loaded := time.Now()
+	if d.NumPairs() == 0 {
+		return nil, fmt.Errorf("train ranking model from %d products: %w", d.NumItems(), ErrNoData)
+	}
+	m, err := Train(ctx, d, t.cfg.Train)
+	if err != nil {
+		return nil, err
+	}
+	if m.Handles, err = t.src.InfluencerHandles(ctx); err != nil {
+		return nil, fmt.Errorf("train ranking model: %w", err)
+	}
+	t.log.Info("ranking: model trained", "users", d.NumUsers(), "items", d.NumItems(), "pairs", d.NumPairs(),
+		"read", loaded.Sub(start).Round(time.Millisecond), "train", time.Since(loaded).Round(time.Millisecond), "blend_learned", m.Blend.Learned)
+	return m, nil
+}
+
+// Run loads the snapshot if there is one (so a restarted server answers at
+// once), then trains every Every until ctx is done. A failed training keeps
+// the model in use and is retried at the next period.
+func (t *Trainer) Run(ctx context.Context) error {
+	next := time.Duration(0)
+	if t.cfg.Snapshot != "" {
+		m, err := LoadSnapshot(t.cfg.Snapshot)
+		switch {
+		case err == nil:
+			t.r.SetModel(m)
+			age := m.Age(time.Now())
+			t.log.Info("ranking: snapshot loaded", "path", t.cfg.Snapshot, "age", age.Round(time.Second), "users", m.Data.NumUsers(), "items", m.Data.NumItems())
+			next = max(0, t.cfg.Every-age)
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			t.log.Warn("ranking: snapshot not loaded, training afresh", "path", t.cfg.Snapshot, "err", err)
+		}
+	}
+	timer := time.NewTimer(next)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		next := t.cfg.Every
+		if _, err := t.TrainOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if t.r.Model() == nil {
+				next = min(next, 30*time.Second) // nothing to serve yet: try again soon
+			}
+			if errors.Is(err, ErrNoData) {
+				t.log.Info("ranking: no interactions to train on yet", "retry_in", next)
+			} else {
+				t.log.Error("ranking: training failed; keeping the model in use", "err", err, "retry_in", next)
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// snapshotFormat is bumped when the Model's encoding changes incompatibly.
+const snapshotFormat = 1
+
+type snapshot struct {
+	Format int
+	Model  *Model
+}
+
+// SaveSnapshot writes m to path atomically (a temporary file renamed).
+func SaveSnapshot(path string, m *Model) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save model snapshot: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save model snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := gob.NewEncoder(w).Encode(snapshot{Format: snapshotFormat, Model: m}); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save model snapshot %s: %w", path, err)
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save model snapshot %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save model snapshot %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save model snapshot %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save model snapshot: %w", err)
+	}
+	return nil
+}
+
+// LoadSnapshot reads a model saved by SaveSnapshot.
+func LoadSnapshot(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model snapshot: %w", err)
+	}
+	defer f.Close()
+	var s snapshot
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("load model snapshot %s: %w", path, err)
+	}
+	if s.Format != snapshotFormat || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil {
+		return nil, fmt.Errorf("load model snapshot %s: format %d, want %d", path, s.Format, snapshotFormat)
+	}
+	s.Model.Data.reindex()
+	s.Model.derive()
+	return s.Model, nil
+}
