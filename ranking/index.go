@@ -2,7 +2,6 @@ package ranking
 
 import (
 	"cmp"
-	"container/heap"
 	"math/rand/v2"
 	"slices"
 
@@ -36,7 +35,6 @@ func BuildIndex(f *Factors, clusters int, seed int64) *Index {
 	for c := range clusters {
 		copy(ix.Centroids[c*k:(c+1)*k], f.ItemVec(int32(sample[c%len(sample)])))
 	}
-	assign := make([]int32, n)
 	sums := make([]float64, clusters*k)
 	counts := make([]int, clusters)
 	for range 8 {
@@ -59,8 +57,17 @@ func BuildIndex(f *Factors, clusters int, seed int64) *Index {
 	ix.Lists = make([][]int32, clusters)
 	for i := range n {
 		c := ix.nearest(f.ItemVec(int32(i)))
-		assign[i] = int32(c)
 		ix.Lists[c] = append(ix.Lists[c], int32(i))
+	}
+	// Within a cluster, longer vectors first: they reach the highest inner
+	// products, so a search that stops early in a big cluster (the long
+	// tail gathers near the origin) still sees the best of it.
+	norm := make([]float64, n)
+	for i := range n {
+		norm[i] = floats.Norm(f.ItemVec(int32(i)), 2)
+	}
+	for _, l := range ix.Lists {
+		slices.SortFunc(l, func(a, b int32) int { return cmp.Compare(norm[b], norm[a]) })
 	}
 	return ix
 }
@@ -78,21 +85,16 @@ func (ix *Index) nearest(v []float64) int {
 }
 
 // Search returns about n items with the highest x·y among the items of the
-// probe clusters whose centroids score highest, best first. Without an
-// index (small catalogs) it scans every item.
-func (ix *Index) Search(f *Factors, x []float64, n, probe int, skip func(int32) bool) []int32 {
-	h := &scoredHeap{}
+// clusters whose centroids score highest (at most probe clusters and budget
+// items, each cluster's longest vectors first), best first. Without an index (small
+// catalogs) it scans every item.
+func (ix *Index) Search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool) []int32 {
+	h := newTopK(n)
 	consider := func(i int32) {
 		if skip != nil && skip(i) {
 			return
 		}
-		s := floats.Dot(x, f.ItemVec(i))
-		if h.Len() < n {
-			heap.Push(h, scored{i, s})
-		} else if s > (*h)[0].score {
-			(*h)[0] = scored{i, s}
-			heap.Fix(h, 0)
-		}
+		h.offer(i, floats.Dot(x, f.ItemVec(i)))
 	}
 	if ix == nil {
 		for i := range f.NumItems() {
@@ -104,17 +106,21 @@ func (ix *Index) Search(f *Factors, x []float64, n, probe int, skip func(int32) 
 			cs[c] = scored{int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K])}
 		}
 		slices.SortFunc(cs, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+		left := budget
 		for _, c := range cs[:min(probe, len(cs))] {
-			for _, i := range ix.Lists[c.item] {
+			l := ix.Lists[c.item]
+			if len(l) > left {
+				l = l[:left]
+			}
+			for _, i := range l {
 				consider(i)
+			}
+			if left -= len(l); left <= 0 {
+				break
 			}
 		}
 	}
-	out := make([]int32, h.Len())
-	for k := len(out) - 1; k >= 0; k-- {
-		out[k] = heap.Pop(h).(scored).item
-	}
-	return out
+	return h.sorted()
 }
 
 type scored struct {
@@ -122,34 +128,70 @@ type scored struct {
 	score float64
 }
 
-// scoredHeap is a min-heap on score: the root is the weakest kept.
-type scoredHeap []scored
+// topK keeps the k best scored items: a min-heap on score whose root is the
+// weakest kept. Typed, so pushing does not allocate.
+type topK struct {
+	k int
+	h []scored
+}
 
-func (h scoredHeap) Len() int           { return len(h) }
-func (h scoredHeap) Less(a, b int) bool { return h[a].score < h[b].score }
-func (h scoredHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
-func (h *scoredHeap) Push(x any)        { *h = append(*h, x.(scored)) }
-func (h *scoredHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func newTopK(k int) *topK { return &topK{k: k, h: make([]scored, 0, k)} }
+
+func (t *topK) offer(item int32, score float64) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, scored{item, score})
+		for i := len(t.h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if t.h[p].score <= t.h[i].score {
+				break
+			}
+			t.h[p], t.h[i] = t.h[i], t.h[p]
+			i = p
+		}
+		return
+	}
+	if t.k == 0 || score <= t.h[0].score {
+		return
+	}
+	t.h[0] = scored{item, score}
+	t.down(0, len(t.h))
+}
+
+func (t *topK) down(i, n int) {
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && t.h[r].score < t.h[l].score {
+			m = r
+		}
+		if t.h[i].score <= t.h[m].score {
+			return
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
+	}
+}
+
+// sorted returns the kept items, best first; t is emptied.
+func (t *topK) sorted() []int32 {
+	out := make([]int32, len(t.h))
+	for n := len(t.h); n > 0; n-- {
+		out[n-1] = t.h[0].item
+		t.h[0] = t.h[n-1]
+		t.down(0, n-1)
+	}
+	t.h = t.h[:0]
+	return out
 }
 
 // topN returns the indexes of the n largest values of s, best first.
 func topN(s []float64, n int) []int32 {
-	h := &scoredHeap{}
+	t := newTopK(n)
 	for i, v := range s {
-		if h.Len() < n {
-			heap.Push(h, scored{int32(i), v})
-		} else if v > (*h)[0].score {
-			(*h)[0] = scored{int32(i), v}
-			heap.Fix(h, 0)
-		}
+		t.offer(int32(i), v)
 	}
-	out := make([]int32, h.Len())
-	for k := len(out) - 1; k >= 0; k-- {
-		out[k] = heap.Pop(h).(scored).item
-	}
-	return out
+	return t.sorted()
 }

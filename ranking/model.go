@@ -25,7 +25,7 @@ type TrainConfig struct {
 	// on everything. Costs a second training.
 	BlendHoldout float64
 	// IndexClusters is the number of clusters of the retrieval index;
-	// default √items, 0 items below 20,000 (exact scan).
+	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
 	Seed          int64
 }

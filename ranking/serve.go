@@ -22,7 +22,8 @@ type Config struct {
 	MaxDepth     int     // deepest position a cursor may reach; default 500
 	MaxPerBrand  int     // products of one brand per page; default 3
 	Relevance    float64 // MMR trade-off: 1 = pure score, 0 = pure diversity; default 0.8
-	Probe        int     // index clusters searched per request; default 16
+	Probe        int     // index clusters searched per request at most; default 16
+	ScanBudget   int     // items scanned per request at most (whole clusters); default 5000
 	SessionUsers int     // sessions kept; default 1,000,000
 	SessionTTL   time.Duration
 	LiveWindow   time.Duration // a product is on air this long after its last live event; default 10m
@@ -41,6 +42,7 @@ func (c *Config) defaults() {
 	def(&c.MaxDepth, 500)
 	def(&c.MaxPerBrand, 3)
 	def(&c.Probe, 16)
+	def(&c.ScanBudget, 5000)
 	def(&c.SessionUsers, 1_000_000)
 	if c.Relevance <= 0 || c.Relevance > 1 {
 		c.Relevance = 0.8
@@ -253,6 +255,8 @@ func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
 // cand is one candidate product of a request.
 type cand struct {
 	item   int32
+	cat    int32
+	brand  uint64
 	f      Features
 	score  float64
 	live   uint64 // influencer, if on air
@@ -281,7 +285,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		return &cands[len(cands)-1]
 	}
 	if usr.x != nil {
-		for _, i := range m.Index.Search(m.Factors, usr.x, 200, r.cfg.Probe, func(i int32) bool { return usr.exclude[i] }) {
+		for _, i := range m.Index.Search(m.Factors, usr.x, 200, r.cfg.Probe, r.cfg.ScanBudget, func(i int32) bool { return usr.exclude[i] }) {
 			add(i)
 		}
 	}
@@ -330,16 +334,31 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		lo, hi = math.Min(lo, c.score), math.Max(hi, c.score)
 	}
 	for k := range cands {
-		cands[k].rel = 1
+		c := &cands[k]
+		c.rel = 1
 		if hi > lo {
-			cands[k].rel = (cands[k].score - lo) / (hi - lo)
+			c.rel = (c.score - lo) / (hi - lo)
 		}
+		c.cat, c.brand = m.Data.ItemCategory[c.item], m.Data.Items[c.item].Brand
 	}
-	order := r.rerank(m, cands, depth, limit)
+	means := meanFeatures(cands)
+	// Diversity only reorders the strongest: keep 4× the depth for MMR.
+	if keep := max(4*depth, 100); len(cands) > keep {
+		scores := make([]float64, len(cands))
+		for k := range cands {
+			scores[k] = cands[k].score
+		}
+		top := topN(scores, keep)
+		kept := make([]cand, len(top))
+		for k, j := range top {
+			kept[k] = cands[j]
+		}
+		cands = kept
+	}
+	order := r.rerank(cands, depth, limit)
 	order = spliceFresh(m, order, fresh, pos, limit, depth)
 
 	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
-	means := meanFeatures(cands)
 	for _, c := range order {
 		it := m.Data.Items[c.item]
 		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
@@ -426,7 +445,7 @@ func recentPairs(items []int32, sigs []Signal, n int) ([]int32, []Signal) {
 
 // rerank orders candidates by maximal marginal relevance, at most
 // MaxPerBrand products of a brand per page, down to depth.
-func (r *Ranker) rerank(m *Model, cands []cand, depth, limit int) []*cand {
+func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 	out := make([]*cand, 0, depth)
 	taken := make([]bool, len(cands))
 	brandCount := map[uint64]int{}
@@ -441,7 +460,7 @@ func (r *Ranker) rerank(m *Model, cands []cand, depth, limit int) []*cand {
 				continue
 			}
 			v := lambda*cands[k].rel - (1-lambda)*cands[k].maxSim
-			if brandCount[m.Data.Items[cands[k].item].Brand] >= r.cfg.MaxPerBrand {
+			if brandCount[cands[k].brand] >= r.cfg.MaxPerBrand {
 				if capped < 0 || v > lambda*cands[capped].rel-(1-lambda)*cands[capped].maxSim {
 					capped = k
 				}
@@ -457,22 +476,20 @@ func (r *Ranker) rerank(m *Model, cands []cand, depth, limit int) []*cand {
 		taken[best] = true
 		c := &cands[best]
 		out = append(out, c)
-		it := m.Data.Items[c.item]
-		brandCount[it.Brand]++
-		cat := m.Data.ItemCategory[c.item]
+		brandCount[c.brand]++
 		for k := range cands {
-			if taken[k] {
+			o := &cands[k]
+			if taken[k] || o.maxSim == 1 {
 				continue
 			}
-			o := m.Data.Items[cands[k].item]
 			sim := 0.0
-			if cat >= 0 && m.Data.ItemCategory[cands[k].item] == cat {
+			if c.cat >= 0 && o.cat == c.cat {
 				sim += 0.5
 			}
-			if o.Brand == it.Brand {
+			if o.brand == c.brand {
 				sim += 0.5
 			}
-			cands[k].maxSim = math.Max(cands[k].maxSim, sim)
+			o.maxSim = max(o.maxSim, sim)
 		}
 	}
 	return out

@@ -199,8 +199,11 @@ func portOf(addr string) string {
 }
 
 func runBench(ctx context.Context, log *slog.Logger, args []string) error {
+	if len(args) > 0 && args[0] == "ranking" {
+		return runBenchRanking(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: vetrina bench ingest [flags]")
+		return fmt.Errorf("usage: vetrina bench ingest|ranking [flags]")
 	}
 	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker, then measures in one run: end-to-end events/s into ClickHouse through the ingester, and the raw clickhouse-go batch insert rate of the same rows (the ceiling). Starts a managed ClickHouse unless --clickhouse is given.")
 	events := f.Int("events", 2_000_000, "events to preload")
@@ -228,6 +231,37 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 			self, _ := os.Executable()
 			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
 		},
+	})
+	if err != nil {
+		return err
+	}
+	res.Print(os.Stdout)
+	return nil
+}
+
+func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("bench ranking", "Loads simulated interactions into ClickHouse, trains the ranking with `vetrina train` (time and peak RSS), starts `vetrina serve` from the snapshot and drives an open-loop feed load while the simulator streams events that the server follows. Starts a managed ClickHouse unless --clickhouse is given.")
+	users := f.Int("users", 1_000_000, "simulated users")
+	products := f.Int("products", 100_000, "simulated products")
+	events := f.Int("events", 20_000_000, "interactions to load")
+	rate := f.Float64("rate", 2000, "feed requests per second")
+	duration := f.Duration("duration", 30*time.Second, "length of the feed load")
+	stream := f.Float64("stream-rate", 500, "events per second streamed to Kafka during the load")
+	reuse := f.Bool("reuse", false, "reuse events already loaded in the bench_ranking database")
+	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
+	seed := f.Int64("seed", 11, "simulator seed")
+	ch := f.clickhouse("")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	res, err := bench.Ranking(ctx, bench.RankingConfig{
+		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
+		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log,
+		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
 	})
 	if err != nil {
 		return err

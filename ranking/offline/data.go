@@ -169,25 +169,26 @@ func parseRow(rec []string) (in ranking.Interaction, category string, price floa
 const msThreshold = 1e11
 
 // parseTS parses Unix seconds, Unix milliseconds or RFC 3339 into Unix
-// seconds (milliseconds are truncated).
+// seconds (milliseconds are truncated). Times must lie between 1970 and
+// msThreshold seconds (the year 5138), so that the seconds written back
+// are not mistaken for milliseconds.
 func parseTS(s string) (int64, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err == nil {
 		if n > msThreshold {
 			n /= 1000
 		}
-		if n <= 0 {
-			return 0, fmt.Errorf("ts %q: want a time after 1970", s)
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return 0, fmt.Errorf("ts %q: want Unix seconds, Unix milliseconds or RFC 3339", s)
 		}
-		return n, nil
+		n = t.Unix()
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, fmt.Errorf("ts %q: want Unix seconds, Unix milliseconds or RFC 3339", s)
+	if n <= 0 || n > msThreshold {
+		return 0, fmt.Errorf("ts %q: want a time after 1970 and before the year 5138", s)
 	}
-	if t.Unix() <= 0 {
-		return 0, fmt.Errorf("ts %q: want a time after 1970", s)
-	}
-	return t.Unix(), nil
+	return n, nil
 }
 
 // WriteInteractions writes d in the format ReadInteractions reads, with a

@@ -401,9 +401,9 @@ type ModelReport struct {
 	// ValidationNDCG is the NDCG@10 of the chosen setting on the
 	// validation slice, per cut point.
 	ValidationNDCG []Measured `json:"validation_ndcg"`
-	NDCG           Estimate  `json:"ndcg_at_10"`
-	Recall         Estimate  `json:"recall_at_20"`
-	MRR            Estimate  `json:"mrr"`
+	NDCG           Estimate   `json:"ndcg_at_10"`
+	Recall         Estimate   `json:"recall_at_20"`
+	MRR            Estimate   `json:"mrr"`
 	// Coverage is the share of the catalog in some test user's top 10,
 	// averaged over the cut points.
 	Coverage float64 `json:"coverage_at_10"`

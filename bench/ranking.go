@@ -1,0 +1,491 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/vetrina/vetrina/broker"
+	"github.com/vetrina/vetrina/chserver"
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/sim"
+	"github.com/vetrina/vetrina/store"
+)
+
+// RankingConfig configures the ranking benchmark.
+type RankingConfig struct {
+	Users    int // simulated users; default 1,000,000
+	Products int // simulated products (25 per brand); default 100,000
+	Events   int // interactions loaded into ClickHouse; default 20,000,000
+	Seed     int64
+	// ClickHouse is a native address; empty starts a managed server.
+	ClickHouse string
+	// Reuse skips loading when the database already holds the events.
+	Reuse bool
+	// Dir keeps the model snapshot; default a temporary directory.
+	Dir string
+	// Rate and Duration of the feed load; defaults 2000/s and 30s.
+	Rate     float64
+	Duration time.Duration
+	// StreamRate is the events per second produced to Kafka during the
+	// load, which the server follows (the real-time path); default 500.
+	StreamRate float64
+	// UnknownShare of requests are for users the model does not know;
+	// SessionShare for users who just acted in the stream. Defaults 0.2
+	// and 0.2.
+	UnknownShare, SessionShare float64
+	Logger                     *slog.Logger
+	// Command returns `vetrina args...` as a child process: the trainer and
+	// the server run apart from the load generator, as in production.
+	Command func(args ...string) *exec.Cmd
+}
+
+// RankingResult holds the figures of one run.
+type RankingResult struct {
+	Users, Products, Events int
+	LoadSeconds             float64
+	TrainSeconds            float64
+	TrainPeakBytes          int64
+	TrainOutput             string
+	ServeReadySeconds       float64 // from start to a model loaded from the snapshot
+	Requests, Errors        int
+	AchievedRate            float64
+	P50, P90, P99, P999, Max time.Duration
+	ServePeakBytes          int64
+	StreamEvents            int64
+	Cores                   int
+}
+
+// Print writes a human-readable report.
+func (r RankingResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "vetrina bench ranking: %d users, %d products, %d events on %d cores\n", r.Users, r.Products, r.Events, r.Cores)
+	if r.LoadSeconds > 0 {
+		fmt.Fprintf(w, "  load into ClickHouse:      %8.1f s\n", r.LoadSeconds)
+	}
+	fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB\n", r.TrainSeconds, r.TrainPeakBytes>>20)
+	fmt.Fprintf(w, "    %s\n", r.TrainOutput)
+	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
+	fmt.Fprintf(w, "  feed load: %d requests at %.0f/s achieved, %d errors; %d stream events followed meanwhile\n", r.Requests, r.AchievedRate, r.Errors, r.StreamEvents)
+	fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
+	fmt.Fprintf(w, "  server peak RSS:           %8d MiB\n", r.ServePeakBytes>>20)
+}
+
+const rankingDB = "bench_ranking"
+
+func (c *RankingConfig) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Users, 1_000_000)
+	def(&c.Products, 100_000)
+	def(&c.Events, 20_000_000)
+	if c.Rate <= 0 {
+		c.Rate = 2000
+	}
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.StreamRate <= 0 {
+		c.StreamRate = 500
+	}
+	if c.UnknownShare == 0 {
+		c.UnknownShare = 0.2
+	}
+	if c.SessionShare == 0 {
+		c.SessionShare = 0.2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *RankingConfig) world() sim.Config {
+	w := sim.DefaultConfig()
+	w.Seed = c.Seed
+	w.Users = c.Users
+	w.Brands = max(1, c.Products/25)
+	w.ProductsPerBrand = 25
+	w.Influencers = max(100, c.Users/500)
+	w.LivesPerHour = 200
+	return w
+}
+
+// Ranking runs the benchmark: load simulated interactions into ClickHouse,
+// train with `vetrina train`, start `vetrina serve` from the snapshot, and
+// drive an open-loop feed load while the simulator keeps producing events
+// that the server follows.
+func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
+	cfg.defaults()
+	log := cfg.Logger
+	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0)}
+	if cfg.Command == nil {
+		return res, fmt.Errorf("bench ranking: no command to run vetrina")
+	}
+	addr := cfg.ClickHouse
+	if addr == "" {
+		dir, err := os.MkdirTemp("", "vetrina-bench-ch-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
+		if err != nil {
+			return res, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = srv.Stop(sctx)
+		}()
+		addr = srv.NativeAddr()
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "vetrina-bench-model-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	w, err := sim.NewWorld(cfg.world())
+	if err != nil {
+		return res, err
+	}
+	st, err := store.Open(store.Config{Addr: addr, Database: rankingDB, Compression: "none"})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	// The simulated clock starts far enough back to hold the events, and
+	// the events after them (the stream) carry wall-clock times.
+	simStart := time.Now().UTC().Add(-72 * time.Hour)
+	g := sim.NewGenerator(w, cfg.Seed, simStart)
+	have := uint64(0)
+	if cfg.Reuse {
+		if n, err := st.RowCount(ctx, store.TableViews); err == nil {
+			have = n
+		}
+	}
+	if have == 0 {
+		start := time.Now()
+		n, err := loadEvents(ctx, st, w, g, cfg.Events, log)
+		if err != nil {
+			return res, err
+		}
+		res.Events = n
+		res.LoadSeconds = time.Since(start).Seconds()
+	} else {
+		log.Info("bench: reusing the loaded events", "views", have)
+	}
+
+	// Train in a child process: its time and peak memory are the trainer's.
+	snap := filepath.Join(dir, "ranking.gob")
+	start := time.Now()
+	train := cfg.Command("train", "--clickhouse", addr, "--database", rankingDB, "--clickhouse-compression", "none", "--model-snapshot", snap)
+	out, err := train.Output()
+	if err != nil {
+		return res, fmt.Errorf("vetrina train: %w: %s", err, out)
+	}
+	res.TrainSeconds = time.Since(start).Seconds()
+	res.TrainPeakBytes = maxRSS(train.ProcessState)
+	res.TrainOutput = string(out)
+
+	// Serve from the snapshot, following a broker the simulator feeds.
+	topics := sim.Topics{}
+	var names []string
+	for _, k := range event.Kinds {
+		topics[k] = "benchrank." + k.Plural()
+		names = append(names, topics[k])
+	}
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Topics: names, Partitions: 6})
+	if err != nil {
+		return res, err
+	}
+	defer b.Close()
+	port, err := chserver.FreePort()
+	if err != nil {
+		return res, err
+	}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	start = time.Now()
+	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
+		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
+	serve.Stderr = os.Stderr
+	if err := serve.Start(); err != nil {
+		return res, fmt.Errorf("start vetrina serve: %w", err)
+	}
+	servePID := strconv.Itoa(serve.Process.Pid)
+	defer func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		_ = serve.Wait()
+	}()
+	base := "http://" + httpAddr
+	if err := waitModel(ctx, base, 10*time.Minute); err != nil {
+		return res, err
+	}
+	res.ServeReadySeconds = time.Since(start).Seconds()
+
+	// The real-time path: the simulator continues on the wall clock.
+	g.UseWallClock()
+	kw := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Hash{}, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireOne}
+	defer kw.Close()
+	rec := &recentUsers{Writer: kw}
+	sctx, stopStream := context.WithCancel(ctx)
+	var swg sync.WaitGroup
+	swg.Add(1)
+	go func() {
+		defer swg.Done()
+		_, _ = sim.Run(sctx, w, g, rec, topics, sim.RunConfig{Rate: cfg.StreamRate, BatchSize: 50}, nil)
+	}()
+	time.Sleep(2 * time.Second) // sessions build up
+
+	lat, errs, achieved := loadFeed(ctx, base, cfg, rec)
+	stopStream()
+	swg.Wait()
+	res.StreamEvents = rec.events.Load()
+	res.Requests, res.Errors, res.AchievedRate = len(lat), errs, achieved
+	slices.Sort(lat)
+	q := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	}
+	res.P50, res.P90, res.P99, res.P999 = q(0.5), q(0.9), q(0.99), q(0.999)
+	if len(lat) > 0 {
+		res.Max = lat[len(lat)-1].Round(10 * time.Microsecond)
+	}
+	res.ServePeakBytes = int64(PeakRSS(servePID))
+	return res, nil
+}
+
+func maxRSS(ps *os.ProcessState) int64 {
+	if ps == nil {
+		return 0
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return 0
+}
+
+// loadEvents generates n events and inserts them, decoded as the ingester
+// decodes them, in batches of 200,000 rows (with the catalog first).
+func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Generator, n int, log *slog.Logger) (int, error) {
+	if err := st.DropDatabase(ctx); err != nil {
+		return 0, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		return 0, err
+	}
+	batches := make(chan store.Rows, 2)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range batches {
+				r.SetIngestedAt(time.Now())
+				if err := st.Insert(ctx, r); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	decs := map[event.Kind]*ingest.RowDecoder{}
+	offset := int64(0)
+	push := func(m sim.Message) error {
+		d := decs[m.Kind]
+		if d == nil {
+			d = ingest.NewRowDecoder(m.Kind, event.Limits{})
+			decs[m.Kind] = d
+		}
+		if _, _, err := d.Decode(m.Value); err != nil {
+			return fmt.Errorf("decode generated %s: %w", m.Kind, err)
+		}
+		offset++
+		d.Append(0, offset)
+		if d.Rows().Len() >= 200_000 {
+			select {
+			case batches <- d.Rows():
+			case err := <-errc:
+				return err
+			}
+			decs[m.Kind] = nil
+		}
+		return nil
+	}
+	var err error
+	for _, m := range w.CatalogMessages(g.Now()) {
+		if err = push(m); err != nil {
+			break
+		}
+	}
+	limit := time.Now().Add(-time.Minute)
+	produced := 0
+	for ; err == nil && produced < n && ctx.Err() == nil; produced++ {
+		m := g.Next()
+		if m.Time.After(limit) {
+			log.Warn("bench: simulated clock reached now; stopping early", "events", produced)
+			break
+		}
+		err = push(m)
+		if produced%2_000_000 == 0 && produced > 0 {
+			log.Info("bench: loading", "events", produced, "sim_time", m.Time)
+		}
+	}
+	for _, d := range decs {
+		if d != nil && d.Rows().Len() > 0 && err == nil {
+			batches <- d.Rows()
+		}
+	}
+	close(batches)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return produced, err
+}
+
+// waitModel polls /readyz until the ranking check says a model is loaded.
+func waitModel(ctx context.Context, base string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			var r struct {
+				Checks map[string]string `json:"checks"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			if r.Checks["ranking"] == "ok" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("vetrina serve had no model after %s", timeout)
+}
+
+// recentUsers passes messages to Kafka and remembers the users of the
+// latest views, so the load can ask for feeds that the stream just changed.
+type recentUsers struct {
+	sim.Writer
+	mu     sync.Mutex
+	ring   [4096]uint64
+	n      int
+	events atomic.Int64
+}
+
+func (r *recentUsers) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	r.mu.Lock()
+	for _, m := range msgs {
+		if u, err := strconv.ParseUint(string(m.Key), 10, 64); err == nil && len(m.Value) > 0 && m.Value[0] == '{' {
+			r.ring[r.n%len(r.ring)] = u
+			r.n++
+		}
+	}
+	r.mu.Unlock()
+	r.events.Add(int64(len(msgs)))
+	return r.Writer.WriteMessages(ctx, msgs...)
+}
+
+func (r *recentUsers) pick(rng *rand.Rand) (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == 0 {
+		return 0, false
+	}
+	k := min(r.n, len(r.ring))
+	return r.ring[(r.n-1-rng.IntN(min(k, 256)))%len(r.ring)], true
+}
+
+// loadFeed sends GET /v1/feed open-loop at cfg.Rate for cfg.Duration:
+// request i is due at start + i/rate whatever happened to the others, and
+// its latency counts from when it was due (no coordinated omission).
+func loadFeed(ctx context.Context, base string, cfg RankingConfig, rec *recentUsers) ([]time.Duration, int, float64) {
+	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	total := int(cfg.Rate * cfg.Duration.Seconds())
+	lat := make([]time.Duration, total)
+	var errs atomic.Int64
+	var next atomic.Int64
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	var wg sync.WaitGroup
+	for w := range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 99))
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				due := start.Add(time.Duration(i) * interval)
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				}
+				user := uint64(1 + rng.IntN(cfg.Users))
+				switch p := rng.Float64(); {
+				case p < cfg.UnknownShare:
+					user = uint64(cfg.Users + 1 + rng.IntN(1_000_000))
+				case p < cfg.UnknownShare+cfg.SessionShare:
+					if u, ok := rec.pick(rng); ok {
+						user = u
+					}
+				}
+				resp, err := client.Get(base + "/v1/feed?user_id=" + strconv.FormatUint(user, 10) + "&limit=20")
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						errs.Add(1)
+					}
+				} else {
+					errs.Add(1)
+				}
+				lat[i] = time.Since(due)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	return lat, int(errs.Load()), float64(total) / elapsed
+}
