@@ -60,18 +60,18 @@ type RankingConfig struct {
 
 // RankingResult holds the figures of one run.
 type RankingResult struct {
-	Users, Products, Events int
-	LoadSeconds             float64
-	TrainSeconds            float64
-	TrainPeakBytes          int64
-	TrainOutput             string
-	ServeReadySeconds       float64 // from start to a model loaded from the snapshot
-	Requests, Errors        int
-	AchievedRate            float64
+	Users, Products, Events  int
+	LoadSeconds              float64
+	TrainSeconds             float64
+	TrainPeakBytes           int64
+	TrainOutput              string
+	ServeReadySeconds        float64 // from start to a model loaded from the snapshot
+	Requests, Errors         int
+	AchievedRate             float64
 	P50, P90, P99, P999, Max time.Duration
-	ServePeakBytes          int64
-	StreamEvents            int64
-	Cores                   int
+	ServePeakBytes           int64
+	StreamEvents             int64
+	Cores                    int
 }
 
 // Print writes a human-readable report.

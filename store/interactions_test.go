@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/vetrina/vetrina/event"
-	"github.com/vetrina/vetrina/store"
 	"github.com/vetrina/vetrina/internal/testenv"
+	"github.com/vetrina/vetrina/store"
 )
 
 func TestInteractions_AggregatesPerUserProduct(t *testing.T) {
