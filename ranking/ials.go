@@ -255,12 +255,17 @@ type alsTrainer struct {
 	itemExt []float32 // the same, in item order (aligned with ItemUsers)
 	g       []float64 // K·K: YᵀY + λI of the fixed side
 	partial []float64 // gramChunks·K·K partial Gram matrices
+
+	userBlocks, itemBlocks []int // runBlocks bounds of equal work
 	workers []alsWorker
 }
 
 // alsWorker is one goroutine's scratch: no allocation per row.
 type alsWorker struct {
 	r, p, ap []float64
+	yr, t    []float64 // a gathered row (cgRow) and its per-vector products
+
+	maxGather int // longest row cgRow copies, gatherBytes/(8K)
 }
 
 // gramChunks is the fixed number of row chunks the Gram matrix is summed
@@ -304,8 +309,12 @@ func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
 	for q, p := range d.ItemPairs {
 		t.itemExt[q] = t.userExt[p]
 	}
+	// A row costs its pairs' dot products and axpys plus the K×K Gram
+	// product: 2·nnz·K + K² multiply-adds, K/2 pairs' worth.
+	t.userBlocks = workBlocks(d.UserPtr, int64(k/2), 256*cfg.Workers)
+	t.itemBlocks = workBlocks(d.ItemPtr, int64(k/2), 256*cfg.Workers)
 	for w := range t.workers {
-		t.workers[w] = alsWorker{r: make([]float64, k), p: make([]float64, k), ap: make([]float64, k)}
+		t.workers[w] = alsWorker{r: make([]float64, k), p: make([]float64, k), ap: make([]float64, k), maxGather: gatherBytes / (8 * k)}
 	}
 	return t
 }
@@ -331,8 +340,11 @@ func (t *alsTrainer) sweep(ctx context.Context, users bool) error {
 	}
 	t.gram(t.g, other, true)
 	g := blas64.General{Rows: k, Cols: k, Data: t.g, Stride: k}
-	rows := len(x) / k
-	return runBlocks(ctx, rows, 64, len(t.workers), func(w, lo, hi int) {
+	bounds := t.itemBlocks
+	if users {
+		bounds = t.userBlocks
+	}
+	return runBlocks(ctx, bounds, len(t.workers), func(w, lo, hi int) {
 		s := &t.workers[w]
 		for r := lo; r < hi; r++ {
 			a, b := ptr[r], ptr[r+1]
@@ -349,7 +361,7 @@ func (t *alsTrainer) gram(dst, y []float64, reg bool) {
 	chunk := (n + gramChunks - 1) / gramChunks
 	clear(t.partial)
 	// runBlocks with a background context cannot fail.
-	_ = runBlocks(context.Background(), gramChunks, 1, len(t.workers), func(_, c, _ int) {
+	_ = runBlocks(context.Background(), evenBlocks(gramChunks, 1), len(t.workers), func(_, c, _ int) {
 		lo, hi := c*chunk, min((c+1)*chunk, n)
 		if lo >= hi {
 			return
@@ -372,12 +384,69 @@ func (t *alsTrainer) gram(dst, y []float64, reg bool) {
 	}
 }
 
+// gatherBytes bounds a worker's copy of one row's fixed-side vectors.
+const gatherBytes = 512 << 10
+
 // cgRow takes CG steps from x toward the minimiser of
 //
 //	xᵀ(G + Σ_n ext_n y_n y_nᵀ)x − 2 Σ_n (1+ext_n) y_nᵀx
 //
-// where G = YᵀY + λI and y_n is row idx[n] of other.
+// where G = YᵀY + λI and y_n is row idx[n] of other. A row of at most
+// maxGather vectors is first copied into a contiguous matrix Y_r, so that
+// each step is two matrix-vector products on cache-resident data; a longer
+// row streams its vectors with a dot product and an axpy per step.
 func (s *alsWorker) cgRow(x []float64, g blas64.General, other []float64, k int, idx []int32, ext []float32, steps int) {
+	m := len(idx)
+	if m > s.maxGather {
+		s.cgRowStream(x, g, other, k, idx, ext, steps)
+		return
+	}
+	if s.yr == nil {
+		s.yr = make([]float64, s.maxGather*k)
+		s.t = make([]float64, s.maxGather)
+	}
+	yr, t := s.yr[:m*k], s.t[:m]
+	for n, j := range idx {
+		copy(yr[n*k:(n+1)*k], other[int(j)*k:int(j)*k+k])
+	}
+	y := blas64.General{Rows: m, Cols: k, Data: yr, Stride: k}
+	vt := blas64.Vector{N: m, Data: t, Inc: 1}
+	r, p, ap := s.r, s.p, s.ap
+	vx := blas64.Vector{N: k, Data: x, Inc: 1}
+	vr := blas64.Vector{N: k, Data: r, Inc: 1}
+	vp := blas64.Vector{N: k, Data: p, Inc: 1}
+	vap := blas64.Vector{N: k, Data: ap, Inc: 1}
+	// r = b − Ax = −Gx + Y_rᵀ w with w_n = 1 + e_n − e_n·(y_n·x).
+	if m > 0 {
+		blas64.Gemv(blas.NoTrans, 1, y, vx, 0, vt)
+		for n, e := range ext {
+			t[n] = 1 + float64(e)*(1-t[n])
+		}
+	}
+	blas64.Gemv(blas.NoTrans, -1, g, vx, 0, vr)
+	if m > 0 {
+		blas64.Gemv(blas.Trans, 1, y, vt, 1, vr)
+	}
+	copy(p, r)
+	rs := floats.Dot(r, r)
+	for step := 0; step < steps && rs > 1e-20; step++ {
+		// ap = Gp + Y_rᵀ (e ∘ Y_r p).
+		blas64.Gemv(blas.NoTrans, 1, g, vp, 0, vap)
+		if m > 0 {
+			blas64.Gemv(blas.NoTrans, 1, y, vp, 0, vt)
+			for n, e := range ext {
+				t[n] *= float64(e)
+			}
+			blas64.Gemv(blas.Trans, 1, y, vt, 1, vap)
+		}
+		if !s.cgStep(x, &rs) {
+			return
+		}
+	}
+}
+
+// cgRowStream is cgRow for a row too long to copy.
+func (s *alsWorker) cgRowStream(x []float64, g blas64.General, other []float64, k int, idx []int32, ext []float32, steps int) {
 	r, p, ap := s.r, s.p, s.ap
 	vx := blas64.Vector{N: k, Data: x, Inc: 1}
 	// r = b − Ax.
@@ -401,17 +470,27 @@ func (s *alsWorker) cgRow(x []float64, g blas64.General, other []float64, k int,
 			y := other[int(j)*k : int(j)*k+k]
 			floats.AddScaled(ap, e*floats.Dot(y, p), y)
 		}
-		pap := floats.Dot(p, ap)
-		if pap <= 0 {
+		if !s.cgStep(x, &rs) {
 			return
 		}
-		a := rs / pap
-		floats.AddScaled(x, a, p)
-		floats.AddScaled(r, -a, ap)
-		next := floats.Dot(r, r)
-		floats.AddScaledTo(p, r, next/rs, p)
-		rs = next
 	}
+}
+
+// cgStep moves x along p given ap = Ap and updates r, p and rs = r·r. It
+// reports false when the direction has no curvature left.
+func (s *alsWorker) cgStep(x []float64, rs *float64) bool {
+	r, p, ap := s.r, s.p, s.ap
+	pap := floats.Dot(p, ap)
+	if pap <= 0 {
+		return false
+	}
+	a := *rs / pap
+	floats.AddScaled(x, a, p)
+	floats.AddScaled(r, -a, ap)
+	next := floats.Dot(r, r)
+	floats.AddScaledTo(p, r, next/(*rs), p)
+	*rs = next
+	return true
 }
 
 // loss is the iALS objective of f on d:
@@ -444,14 +523,14 @@ func (f *Factors) loss(d *Dataset) float64 {
 	return l + f.Reg*floats.Dot(f.Item, f.Item)
 }
 
-// runBlocks calls fn(worker, lo, hi) over [0, n) in blocks of at most block
-// indexes, handed out dynamically to workers goroutines. It stops handing
-// out blocks once ctx is done and then returns ctx's error.
-func runBlocks(ctx context.Context, n, block, workers int, fn func(w, lo, hi int)) error {
-	if n == 0 {
+// runBlocks calls fn(worker, lo, hi) for every block [bounds[b],
+// bounds[b+1]), handing blocks out dynamically to workers goroutines. It
+// stops handing out blocks once ctx is done and then returns ctx's error.
+func runBlocks(ctx context.Context, bounds []int, workers int, fn func(w, lo, hi int)) error {
+	blocks := len(bounds) - 1
+	if blocks <= 0 {
 		return ctx.Err()
 	}
-	blocks := (n + block - 1) / block
 	workers = max(1, min(workers, blocks))
 	var next atomic.Int64
 	var stopped atomic.Bool
@@ -465,7 +544,7 @@ func runBlocks(ctx context.Context, n, block, workers int, fn func(w, lo, hi int
 				stopped.Store(true)
 				return
 			}
-			fn(w, b*block, min((b+1)*block, n))
+			fn(w, bounds[b], bounds[b+1])
 		}
 	}
 	if workers == 1 {
@@ -481,4 +560,40 @@ func runBlocks(ctx context.Context, n, block, workers int, fn func(w, lo, hi int
 		return ctx.Err() // a done context stays done
 	}
 	return nil
+}
+
+// evenBlocks splits [0, n) into blocks of size indexes.
+func evenBlocks(n, size int) []int {
+	bounds := []int{0}
+	for lo := size; lo < n; lo += size {
+		bounds = append(bounds, lo)
+	}
+	if n > 0 {
+		bounds = append(bounds, n)
+	}
+	return bounds
+}
+
+// workBlocks splits the rows of a CSR pointer into about blocks blocks of
+// equal work, a row costing its entries plus rowCost, so that one heavy row
+// (a bestseller's column) does not leave the other workers idle.
+func workBlocks(ptr []int64, rowCost int64, blocks int) []int {
+	n := len(ptr) - 1
+	if n <= 0 {
+		return []int{0}
+	}
+	target := max((ptr[n]+int64(n)*rowCost)/int64(max(blocks, 1)), 1)
+	bounds := []int{0}
+	var acc int64
+	for r := range n {
+		acc += ptr[r+1] - ptr[r] + rowCost
+		if acc >= target {
+			bounds = append(bounds, r+1)
+			acc = 0
+		}
+	}
+	if bounds[len(bounds)-1] != n {
+		bounds = append(bounds, n)
+	}
+	return bounds
 }

@@ -401,11 +401,27 @@ func TestTrainALS_EmptyDataset(t *testing.T) {
 // two solve the same system.
 func TestTrainALS_CGReachesExactSolve(t *testing.T) {
 	p := newPlantedTastes(t, 200, 50, 5, 10, 0.2, false, 8)
+	for _, tc := range []struct {
+		name      string
+		maxGather int
+	}{
+		{"gathered rows", 1 << 20},
+		{"streamed rows", 0},
+		{"mixed", 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkCGExact(t, p.d, tc.maxGather) })
+	}
+}
+
+func checkCGExact(t *testing.T, d *Dataset, maxGather int) {
 	cfg, err := ALSConfig{Factors: 6, CGSteps: 30, Seed: 5}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := newALSTrainer(p.d, cfg)
+	tr := newALSTrainer(d, cfg)
+	for w := range tr.workers {
+		tr.workers[w].maxGather = maxGather
+	}
 	for _, users := range []bool{true, false, true} {
 		if err := tr.sweep(context.Background(), users); err != nil {
 			t.Fatal(err)
@@ -413,8 +429,8 @@ func TestTrainALS_CGReachesExactSolve(t *testing.T) {
 	}
 	tr.gram(tr.f.Gram, tr.f.Item, false)
 	var x []float64
-	for u := range int32(p.d.NumUsers()) {
-		items, sigs := p.d.UserRow(u)
+	for u := range int32(d.NumUsers()) {
+		items, sigs := d.UserRow(u)
 		x = tr.f.FoldIn(items, sigs, x)
 		got := tr.f.UserVec(u)
 		if d := floats.Distance(x, got, 2); d > 1e-6*(1+floats.Norm(x, 2)) {

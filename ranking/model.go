@@ -3,6 +3,7 @@ package ranking
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -58,7 +59,7 @@ type derived struct {
 	topCats   []int32   // categories by trending mass, for users without history
 }
 
-// Train builds a Model from d. d is kept by the model and must not be
+// Train builds a Model from d. The model shares d's arrays, so d must not be
 // changed afterwards.
 func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 	if cfg.TrendingHalfLife <= 0 {
@@ -70,10 +71,15 @@ func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 	if cfg.BlendHoldout > 0 && cfg.BlendHoldout < 1 && d.MaxUnix > d.MinUnix {
 		cut := d.MaxUnix - int64(float64(d.MaxUnix-d.MinUnix)*cfg.BlendHoldout)
 		b, err := learnBlendOnHoldout(ctx, d, cut, cfg)
-		if err != nil {
+		switch {
+		case err == nil:
+			cfg.Blend = b
+		case errors.Is(err, ErrNoExamples):
+			// Too little holdout to learn from: keep the given blend
+			// (Model.Blend.Learned says which one serves).
+		default:
 			return nil, err
 		}
-		cfg.Blend = b
 	}
 	return trainParts(ctx, d, cfg)
 }
@@ -100,7 +106,10 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 	if clusters > 0 {
 		m.Index = BuildIndex(m.Factors, clusters, cfg.Seed)
 	}
-	d.dropItemMajor()
+	// The model keeps the by-user arrays only; d itself is left intact.
+	md := *d
+	md.dropItemMajor()
+	m.Data = &md
 	m.derive()
 	return m, nil
 }

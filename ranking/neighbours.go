@@ -109,7 +109,7 @@ func BuildNeighbours(ctx context.Context, d *Dataset, cfg NeighbourConfig) (*Nei
 		k    int64 // pair index
 	}
 	recent := make([][]ranked, cfg.Workers)
-	err = runBlocks(ctx, d.NumUsers(), 1024, cfg.Workers, func(w, lo, hi int) {
+	err = runBlocks(ctx, workBlocks(d.UserPtr, 4, 64*cfg.Workers), cfg.Workers, func(w, lo, hi int) {
 		for u := lo; u < hi; u++ {
 			a, b := d.UserPtr[u], d.UserPtr[u+1]
 			o := rowPtr[u]
@@ -165,7 +165,7 @@ func BuildNeighbours(ctx context.Context, d *Dataset, cfg NeighbourConfig) (*Nei
 			scratch[w].mark[i] = -1
 		}
 	}
-	err = runBlocks(ctx, nItems, 64, cfg.Workers, func(w, lo, hi int) {
+	err = runBlocks(ctx, workBlocks(d.ItemPtr, 4, 256*cfg.Workers), cfg.Workers, func(w, lo, hi int) {
 		s := &scratch[w]
 		for i := lo; i < hi; i++ {
 			if users[i] == 0 {

@@ -167,7 +167,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return nil
 			}
 			if t.r.Model() == nil {
-				next = min(next, 30*time.Second) // nothing to serve yet: try again soon
+				next = min(next, 5*time.Second) // nothing to serve yet: try again soon
 			}
 			if errors.Is(err, ErrNoData) {
 				t.log.Info("ranking: no interactions to train on yet", "retry_in", next)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -84,6 +85,30 @@ func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
 		return err
 	})
 
+	// The feed: served at once (non-personal), then from a model trained on
+	// the simulator's events, with the model in /readyz.
+	testenv.Eventually(t, 60*time.Second, func() error {
+		var r struct {
+			Checks map[string]string `json:"checks"`
+		}
+		if err := getJSON("http://"+httpAddr+"/readyz", &r); err != nil {
+			return err
+		}
+		if r.Checks["ranking"] != "ok" {
+			return fmt.Errorf("ranking: %s", r.Checks["ranking"])
+		}
+		return nil
+	})
+	var feed struct {
+		Items []struct {
+			ProductID uint64 `json:"product_id"`
+			Reason    string `json:"reason"`
+		} `json:"items"`
+	}
+	if err := getJSON("http://"+httpAddr+"/v1/feed?user_id=7&limit=5", &feed); err != nil || len(feed.Items) != 5 || feed.Items[0].Reason == "" {
+		t.Errorf("feed from `vetrina up`: %+v (%v)", feed, err)
+	}
+
 	up.stop(t)
 	if code := up.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("vetrina up exited %d after SIGTERM:\n%s", code, up.output())
@@ -94,4 +119,13 @@ func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
 	if err := st.Ping(context.Background()); err == nil {
 		t.Errorf("managed ClickHouse still answers after `vetrina up` stopped")
 	}
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -28,7 +28,8 @@ type CandidateOptions struct {
 
 // Candidates returns the models `vetrina eval ranking` compares, in table
 // order: global popularity, recent popularity, item neighbours, iALS, then
-// those registered by other files of the package (the served blend).
+// those registered by other files of the package (the served blend; with
+// Quick, only the first setting of its grid).
 func Candidates(o CandidateOptions) []Candidate {
 	out := []Candidate{
 		PopularityCandidate(),
@@ -36,7 +37,13 @@ func Candidates(o CandidateOptions) []Candidate {
 		NeighboursCandidate(o),
 		ALSCandidate(o),
 	}
-	return append(out, extraCandidates...)
+	for _, c := range extraCandidates {
+		if o.Quick && len(c.Grid) > 1 {
+			c.Grid = c.Grid[:1]
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // PopularityCandidate ranks by the number of distinct users of each item,
