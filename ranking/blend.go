@@ -17,8 +17,13 @@ const (
 	// FeatNeighbour is Σ sim(h, p)·0.85^rank(h) over the user's 20 most
 	// recent products h: item neighbours of what the user just did.
 	FeatNeighbour
-	// FeatTrending is log(1 + trending score) of the product.
+	// FeatTrending is log(1 + trending score) of the product (half-life
+	// TrainConfig.TrendingHalfLife, default 72h).
 	FeatTrending
+	// FeatRecent is log(1 + trending score) with the short half-life
+	// TrainConfig.RecentHalfLife (default 3h): what is hot right now, e.g.
+	// in lives.
+	FeatRecent
 	// FeatCategory is the share of the user's interaction strength that
 	// falls in the product's category.
 	FeatCategory
@@ -30,7 +35,7 @@ const (
 )
 
 // FeatureNames name the features in documentation and metrics.
-var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "category", "conversion"}
+var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "recent", "category", "conversion"}
 
 // Features holds one pair's features.
 type Features [NumFeatures]float64
@@ -45,11 +50,12 @@ type Blend struct {
 	Learned bool
 }
 
-// DefaultBlend is used until a blend is learned. Its weights are those
-// LearnBlend found on the simulator's data (see docs/ranking-eval.md),
-// rounded.
+// DefaultBlend is used until a blend is learned, and is the prior a learned
+// blend is shrunk towards when its holdout is small. Its weights are those
+// Train learned (BlendHoldout 0.15) on the simulator's default world, 1M
+// events, rounded (docs/ranking-eval.md).
 func DefaultBlend() Blend {
-	return Blend{Weights: Features{FeatFactor: 4, FeatNeighbour: 2, FeatTrending: 0.5, FeatCategory: 2, FeatConversion: 0.3}, Bias: -6, LiveBoost: 1}
+	return Blend{Weights: Features{FeatFactor: 2.7, FeatNeighbour: -1.7, FeatTrending: -0.1, FeatRecent: 0.8, FeatCategory: 7.5, FeatConversion: -1.4}, LiveBoost: 1}
 }
 
 // Score returns the blended score of f.

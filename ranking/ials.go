@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // ALSConfig configures TrainALS. Zero fields take the documented defaults.
@@ -120,11 +120,10 @@ func (f *Factors) ScoreAll(x []float64, dst []float64) {
 
 // foldInScratch is the reusable workspace of one FoldIn call.
 type foldInScratch struct {
-	k    int
-	a    []float64
-	sym  *mat.SymDense
-	b, x *mat.VecDense
-	chol mat.Cholesky
+	k  int
+	a  []float64 // K×K system matrix, Cholesky factor after Potrf
+	b  []float64 // right-hand side, then the solution
+	ys []float64 // √(c−1)·y of the history, row-major
 }
 
 var foldInPool sync.Pool // of *foldInScratch
@@ -134,11 +133,13 @@ var foldInPool sync.Pool // of *foldInScratch
 //
 //	(YᵀY + Yᵀ(C−I)Y + λI) x = YᵀCp
 //
-// by one K×K Cholesky factorisation. signals[n] is the user's signal for
-// items[n]; signals may be nil, which counts every item as one view. Items
-// outside the model (added to the catalog after training, or negative) are
-// skipped. With no known items the result is the zero vector. dst is reused
-// when its capacity allows. FoldIn is safe for concurrent use.
+// by one K×K Cholesky factorisation (LAPACK dpotrf/dpotrs from gonum,
+// without mat.Cholesky's condition estimate, which would double the cost).
+// signals[n] is the user's signal for items[n]; signals may be nil, which
+// counts every item as one view. Items outside the model (added to the
+// catalog after training, or negative) are skipped. With no known items the
+// result is the zero vector. dst is reused when its capacity allows.
+// FoldIn is safe for concurrent use.
 func (f *Factors) FoldIn(items []int32, signals []Signal, dst []float64) []float64 {
 	k := f.K
 	if cap(dst) >= k {
@@ -163,21 +164,16 @@ func (f *Factors) FoldIn(items []int32, signals []Signal, dst []float64) []float
 
 	s, _ := foldInPool.Get().(*foldInScratch)
 	if s == nil || s.k != k {
-		s = &foldInScratch{k: k, a: make([]float64, k*k)}
-		s.sym = mat.NewSymDense(k, s.a)
-		s.b = mat.NewVecDense(k, nil)
-		s.x = mat.NewVecDense(k, nil)
+		s = &foldInScratch{k: k, a: make([]float64, k*k), b: make([]float64, k)}
 	}
 	defer foldInPool.Put(s)
-
-	// A = YᵀY + λI + Σ (c−1) y yᵀ (upper triangle), b = Σ c y.
-	copy(s.a, f.Gram)
-	for j := 0; j < k; j++ {
-		s.a[j*k+j] += f.Reg
+	if cap(s.ys) < known*k {
+		s.ys = make([]float64, known*k)
 	}
-	raw := s.sym.RawSymmetric()
-	b := s.b.RawVector().Data
-	clear(b)
+
+	// b = Σ c·y; the rank-one terms (c−1)·y·yᵀ go into one Syrk.
+	clear(s.b)
+	rows := 0
 	for m, it := range items {
 		if it < 0 || it >= n {
 			continue
@@ -188,30 +184,39 @@ func (f *Factors) FoldIn(items []int32, signals []Signal, dst []float64) []float
 		}
 		e := f.Alpha * f.Weights.Strength(sig)
 		y := f.ItemVec(it)
-		if e != 0 {
-			blas64.Syr(e, blas64.Vector{N: k, Data: y, Inc: 1}, raw)
+		floats.AddScaled(s.b, 1+e, y)
+		if e > 0 {
+			floats.ScaleTo(s.ys[rows*k:(rows+1)*k], math.Sqrt(e), y)
+			rows++
 		}
-		floats.AddScaled(b, 1+e, y)
 	}
-	if !s.chol.Factorize(s.sym) {
-		// Only possible with λ = 0 and a rank-deficient history: add a
-		// little ridge and retry.
-		tr := 0.0
+	for ridge := 0.0; ; {
+		copy(s.a, f.Gram)
 		for j := 0; j < k; j++ {
-			tr += s.a[j*k+j]
+			s.a[j*k+j] += f.Reg + ridge
 		}
-		ridge := 1e-9*tr/float64(k) + 1e-12
-		for j := 0; j < k; j++ {
-			s.a[j*k+j] += ridge
+		if rows > 0 {
+			blas64.Syrk(blas.Trans, 1, blas64.General{Rows: rows, Cols: k, Data: s.ys[:rows*k], Stride: k},
+				1, blas64.Symmetric{Uplo: blas.Upper, N: k, Data: s.a, Stride: k})
 		}
-		if !s.chol.Factorize(s.sym) {
+		t, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: k, Data: s.a, Stride: k})
+		if ok {
+			copy(dst, s.b)
+			lapack64.Potrs(t, blas64.General{Rows: k, Cols: 1, Data: dst, Stride: 1})
 			return dst
 		}
+		if ridge > 0 {
+			clear(dst)
+			return dst
+		}
+		// Only possible with λ = 0 and a rank-deficient history: retry
+		// with a little ridge.
+		tr := 0.0
+		for j := 0; j < k; j++ {
+			tr += f.Gram[j*k+j]
+		}
+		ridge = 1e-9*tr/float64(k) + 1e-12
 	}
-	// A Condition error still comes with the best available solution.
-	_ = s.chol.SolveVecTo(s.x, s.b)
-	copy(dst, s.x.RawVector().Data)
-	return dst
 }
 
 // TrainALS fits implicit-feedback matrix factorisation (Hu, Koren and
@@ -257,7 +262,7 @@ type alsTrainer struct {
 	partial []float64 // gramChunks·K·K partial Gram matrices
 
 	userBlocks, itemBlocks []int // runBlocks bounds of equal work
-	workers []alsWorker
+	workers                []alsWorker
 }
 
 // alsWorker is one goroutine's scratch: no allocation per row.
@@ -265,7 +270,7 @@ type alsWorker struct {
 	r, p, ap []float64
 	yr, t    []float64 // a gathered row (cgRow) and its per-vector products
 
-	maxGather int // longest row cgRow copies, gatherBytes/(8K)
+	maxGather int // longest row cgRow copies whole, gatherBytes/(8K), ≥ 1
 }
 
 // gramChunks is the fixed number of row chunks the Gram matrix is summed
@@ -313,8 +318,17 @@ func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
 	// product: 2·nnz·K + K² multiply-adds, K/2 pairs' worth.
 	t.userBlocks = workBlocks(d.UserPtr, int64(k/2), 256*cfg.Workers)
 	t.itemBlocks = workBlocks(d.ItemPtr, int64(k/2), 256*cfg.Workers)
+	longest := int64(0)
+	for _, ptr := range [][]int64{d.UserPtr, d.ItemPtr} {
+		for r := 1; r < len(ptr); r++ {
+			longest = max(longest, ptr[r]-ptr[r-1])
+		}
+	}
 	for w := range t.workers {
-		t.workers[w] = alsWorker{r: make([]float64, k), p: make([]float64, k), ap: make([]float64, k), maxGather: gatherBytes / (8 * k)}
+		s := alsWorker{r: make([]float64, k), p: make([]float64, k), ap: make([]float64, k), maxGather: max(gatherBytes/(8*k), 1)}
+		rows := min(int(longest), s.maxGather)
+		s.yr, s.t = make([]float64, rows*k), make([]float64, rows)
+		t.workers[w] = s
 	}
 	return t
 }
@@ -384,95 +398,76 @@ func (t *alsTrainer) gram(dst, y []float64, reg bool) {
 	}
 }
 
-// gatherBytes bounds a worker's copy of one row's fixed-side vectors.
-const gatherBytes = 512 << 10
+// gatherBytes bounds a worker's copy of one row's fixed-side vectors
+// (16 MiB: 32768 vectors of 64 factors).
+const gatherBytes = 16 << 20
 
 // cgRow takes CG steps from x toward the minimiser of
 //
 //	xᵀ(G + Σ_n ext_n y_n y_nᵀ)x − 2 Σ_n (1+ext_n) y_nᵀx
 //
-// where G = YᵀY + λI and y_n is row idx[n] of other. A row of at most
-// maxGather vectors is first copied into a contiguous matrix Y_r, so that
-// each step is two matrix-vector products on cache-resident data; a longer
-// row streams its vectors with a dot product and an axpy per step.
+// where G = YᵀY + λI and y_n is row idx[n] of other.
+//
+// The row's vectors y_n are scattered over the fixed side, which for the
+// item half-sweep is hundreds of megabytes of user vectors, so reading
+// them straight from there in every step is bound by memory latency. A row
+// of at most maxGather vectors is instead copied once into a contiguous
+// matrix Y_r, and every step is then two matrix-vector products streaming
+// over Y_r. A longer row (a bestseller's column) is copied in chunks of
+// maxGather vectors, again in every step.
 func (s *alsWorker) cgRow(x []float64, g blas64.General, other []float64, k int, idx []int32, ext []float32, steps int) {
 	m := len(idx)
-	if m > s.maxGather {
-		s.cgRowStream(x, g, other, k, idx, ext, steps)
-		return
+	chunk := min(m, s.maxGather)
+	if cap(s.yr) < chunk*k {
+		s.yr = make([]float64, chunk*k)
+		s.t = make([]float64, chunk)
 	}
-	if s.yr == nil {
-		s.yr = make([]float64, s.maxGather*k)
-		s.t = make([]float64, s.maxGather)
+	resident := m <= s.maxGather
+	if resident {
+		s.gather(other, k, idx)
 	}
-	yr, t := s.yr[:m*k], s.t[:m]
-	for n, j := range idx {
-		copy(yr[n*k:(n+1)*k], other[int(j)*k:int(j)*k+k])
-	}
-	y := blas64.General{Rows: m, Cols: k, Data: yr, Stride: k}
-	vt := blas64.Vector{N: m, Data: t, Inc: 1}
 	r, p, ap := s.r, s.p, s.ap
 	vx := blas64.Vector{N: k, Data: x, Inc: 1}
 	vr := blas64.Vector{N: k, Data: r, Inc: 1}
 	vp := blas64.Vector{N: k, Data: p, Inc: 1}
 	vap := blas64.Vector{N: k, Data: ap, Inc: 1}
-	// r = b − Ax = −Gx + Y_rᵀ w with w_n = 1 + e_n − e_n·(y_n·x).
-	if m > 0 {
-		blas64.Gemv(blas.NoTrans, 1, y, vx, 0, vt)
-		for n, e := range ext {
-			t[n] = 1 + float64(e)*(1-t[n])
+	// rowProduct adds Y_rᵀ f(Y_r v) to dst, f applied per vector n to
+	// (y_n·v, e_n).
+	rowProduct := func(v, dst blas64.Vector, f func(yv, e float64) float64) {
+		for lo := 0; lo < m; lo += chunk {
+			hi := min(lo+chunk, m)
+			if !resident {
+				s.gather(other, k, idx[lo:hi])
+			}
+			y := blas64.General{Rows: hi - lo, Cols: k, Data: s.yr[:(hi-lo)*k], Stride: k}
+			t := s.t[:hi-lo]
+			vt := blas64.Vector{N: hi - lo, Data: t, Inc: 1}
+			blas64.Gemv(blas.NoTrans, 1, y, v, 0, vt)
+			for n, e := range ext[lo:hi] {
+				t[n] = f(t[n], float64(e))
+			}
+			blas64.Gemv(blas.Trans, 1, y, vt, 1, dst)
 		}
 	}
+	// r = b − Ax = −Gx + Y_rᵀ w with w_n = 1 + e_n − e_n·(y_n·x).
 	blas64.Gemv(blas.NoTrans, -1, g, vx, 0, vr)
-	if m > 0 {
-		blas64.Gemv(blas.Trans, 1, y, vt, 1, vr)
-	}
+	rowProduct(vx, vr, func(yx, e float64) float64 { return 1 + e*(1-yx) })
 	copy(p, r)
 	rs := floats.Dot(r, r)
 	for step := 0; step < steps && rs > 1e-20; step++ {
 		// ap = Gp + Y_rᵀ (e ∘ Y_r p).
 		blas64.Gemv(blas.NoTrans, 1, g, vp, 0, vap)
-		if m > 0 {
-			blas64.Gemv(blas.NoTrans, 1, y, vp, 0, vt)
-			for n, e := range ext {
-				t[n] *= float64(e)
-			}
-			blas64.Gemv(blas.Trans, 1, y, vt, 1, vap)
-		}
+		rowProduct(vp, vap, func(yp, e float64) float64 { return e * yp })
 		if !s.cgStep(x, &rs) {
 			return
 		}
 	}
 }
 
-// cgRowStream is cgRow for a row too long to copy.
-func (s *alsWorker) cgRowStream(x []float64, g blas64.General, other []float64, k int, idx []int32, ext []float32, steps int) {
-	r, p, ap := s.r, s.p, s.ap
-	vx := blas64.Vector{N: k, Data: x, Inc: 1}
-	// r = b − Ax.
-	blas64.Gemv(blas.NoTrans, -1, g, vx, 0, blas64.Vector{N: k, Data: r, Inc: 1})
+// gather copies the vectors of other at idx into the start of s.yr.
+func (s *alsWorker) gather(other []float64, k int, idx []int32) {
 	for n, j := range idx {
-		y := other[int(j)*k : int(j)*k+k]
-		e := float64(ext[n])
-		floats.AddScaled(r, 1+e-e*floats.Dot(y, x), y)
-	}
-	copy(p, r)
-	rs := floats.Dot(r, r)
-	vp := blas64.Vector{N: k, Data: p, Inc: 1}
-	vap := blas64.Vector{N: k, Data: ap, Inc: 1}
-	for step := 0; step < steps && rs > 1e-20; step++ {
-		blas64.Gemv(blas.NoTrans, 1, g, vp, 0, vap)
-		for n, j := range idx {
-			e := float64(ext[n])
-			if e == 0 {
-				continue
-			}
-			y := other[int(j)*k : int(j)*k+k]
-			floats.AddScaled(ap, e*floats.Dot(y, p), y)
-		}
-		if !s.cgStep(x, &rs) {
-			return
-		}
+		copy(s.yr[n*k:(n+1)*k], other[int(j)*k:int(j)*k+k])
 	}
 }
 

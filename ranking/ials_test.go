@@ -405,9 +405,9 @@ func TestTrainALS_CGReachesExactSolve(t *testing.T) {
 		name      string
 		maxGather int
 	}{
-		{"gathered rows", 1 << 20},
-		{"streamed rows", 0},
-		{"mixed", 8},
+		{"rows copied whole", 1 << 20},
+		{"rows copied a vector at a time", 1},
+		{"rows copied in chunks of 3", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkCGExact(t, p.d, tc.maxGather) })
 	}

@@ -18,6 +18,9 @@ type TrainConfig struct {
 	Neighbours NeighbourConfig
 	// TrendingHalfLife is the half-life of trending scores; default 72h.
 	TrendingHalfLife time.Duration
+	// RecentHalfLife is the half-life of the short-term trending feature;
+	// default 3h.
+	RecentHalfLife time.Duration
 	// Blend weighs the features; zero value → DefaultBlend().
 	Blend Blend
 	// BlendHoldout, if positive, learns the blend (LearnBlend) on the last
@@ -25,6 +28,9 @@ type TrainConfig struct {
 	// before it, examples drawn from the holdout, then the parts retrained
 	// on everything. Costs a second training.
 	BlendHoldout float64
+	// EqualPrior shrinks a blend learned on a small holdout towards equal
+	// weights of the standardised features instead of Blend.
+	EqualPrior bool
 	// IndexClusters is the number of clusters of the retrieval index;
 	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
@@ -42,6 +48,7 @@ type Model struct {
 	Factors    *Factors
 	Neighbours *Neighbours
 	Trending   *Trending
+	Recent     *Trending // short half-life
 	Conversion *Conversion
 	Blend      Blend
 	Index      *Index
@@ -53,10 +60,11 @@ type Model struct {
 
 // derived is recomputed from the exported fields after training or loading.
 type derived struct {
-	trendFeat []float64 // FeatTrending per item
-	convFeat  []float64 // FeatConversion per item
-	fresh     [][]int32 // per category: in-stock items nobody interacted with
-	topCats   []int32   // categories by trending mass, for users without history
+	trendFeat  []float64 // FeatTrending per item
+	recentFeat []float64 // FeatRecent per item
+	convFeat   []float64 // FeatConversion per item
+	fresh      [][]int32 // per category: in-stock items nobody interacted with
+	topCats    []int32   // categories by trending mass, for users without history
 }
 
 // Train builds a Model from d. The model shares d's arrays, so d must not be
@@ -64,6 +72,9 @@ type derived struct {
 func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 	if cfg.TrendingHalfLife <= 0 {
 		cfg.TrendingHalfLife = 72 * time.Hour
+	}
+	if cfg.RecentHalfLife <= 0 {
+		cfg.RecentHalfLife = 3 * time.Hour
 	}
 	if cfg.Blend == (Blend{}) {
 		cfg.Blend = DefaultBlend()
@@ -98,6 +109,7 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 		return nil, fmt.Errorf("train ranking model: %w", err)
 	}
 	m.Trending = BuildTrending(d, d.MaxUnix, cfg.TrendingHalfLife, cfg.ALS.Weights)
+	m.Recent = BuildTrending(d, d.MaxUnix, cfg.RecentHalfLife, cfg.ALS.Weights)
 	m.Conversion = BuildConversion(d)
 	clusters := cfg.IndexClusters
 	if clusters == 0 && d.NumItems() >= 20000 {
@@ -119,8 +131,10 @@ func (m *Model) derive() {
 	d := m.Data
 	n := d.NumItems()
 	m.trendFeat = make([]float64, n)
+	m.recentFeat = make([]float64, n)
 	for i := range n {
 		m.trendFeat[i] = math.Log1p(m.Trending.Score[i])
+		m.recentFeat[i] = math.Log1p(m.Recent.Score[i])
 	}
 	m.convFeat = make([]float64, n)
 	mean := 0.0
@@ -242,6 +256,7 @@ func (m *Model) features(u *user, i int32, nb map[int32]float64, f *Features) {
 	}
 	f[FeatNeighbour] = nb[i]
 	f[FeatTrending] = m.trendFeat[i]
+	f[FeatRecent] = m.recentFeat[i]
 	f[FeatCategory] = 0
 	if c := m.Data.ItemCategory[i]; c >= 0 {
 		f[FeatCategory] = u.catShare[c]
@@ -289,6 +304,7 @@ func (m *Model) fillDense(usr *user, i int32, factor, nb []float64, f *Features)
 	f[FeatFactor] = factor[i]
 	f[FeatNeighbour] = nb[i]
 	f[FeatTrending] = m.trendFeat[i]
+	f[FeatRecent] = m.recentFeat[i]
 	f[FeatCategory] = 0
 	if c := m.Data.ItemCategory[i]; c >= 0 {
 		f[FeatCategory] = usr.catShare[c]

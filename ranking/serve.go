@@ -297,16 +297,18 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		cats = m.topCats
 	}
 	cats = cats[:min(3, len(cats))]
-	for _, c := range cats {
-		if int(c) < len(m.Trending.ByCategory) {
-			bc := m.Trending.ByCategory[c]
-			for _, i := range bc[:min(60, len(bc))] {
-				add(i)
+	for _, t := range []*Trending{m.Trending, m.Recent} {
+		for _, c := range cats {
+			if int(c) < len(t.ByCategory) {
+				bc := t.ByCategory[c]
+				for _, i := range bc[:min(40, len(bc))] {
+					add(i)
+				}
 			}
 		}
-	}
-	for _, i := range m.Trending.Global[:min(100, len(m.Trending.Global))] {
-		add(i)
+		for _, i := range t.Global[:min(60, len(t.Global))] {
+			add(i)
+		}
 	}
 	for _, id := range r.lives.Products(now) {
 		if i, ok := m.Data.ItemIndex(id); ok {
@@ -588,6 +590,8 @@ func (m *Model) reason(c *cand, usr *user, from map[int32]int32, mean Features) 
 		return "matches your taste in " + cat
 	case FeatConversion:
 		return "often bought after a look"
+	case FeatRecent:
+		return "popular right now in " + cat
 	}
 	return "trending in " + cat
 }

@@ -2,6 +2,7 @@ package offline
 
 import (
 	"context"
+	"time"
 
 	"github.com/vetrina/vetrina/ranking"
 )
@@ -15,17 +16,20 @@ func init() { extraCandidates = append(extraCandidates, BlendCandidate()) }
 func BlendCandidate() Candidate {
 	return Candidate{
 		Name: "blend",
-		Grid: Grid(map[string][]float64{"factors": {32, 64}, "alpha": {2, 10}}),
+		// prior 0: shrink a small holdout's weights towards DefaultBlend
+		// (learned on the simulator); 1: towards equal standardised weights.
+		Grid: Grid(map[string][]float64{"alpha": {2, 10}, "prior": {0, 1}}),
 		New: func(p Params) Recommender {
 			return &blend{cfg: ranking.TrainConfig{
 				ALS: ranking.ALSConfig{
 					Factors:    int(p.Get("factors", 64)),
 					Alpha:      p.Get("alpha", 4),
-					Reg:        p.Get("reg", 0.1),
+					Reg:        p.Get("reg", 0.5),
 					Iterations: 8,
 					Seed:       1,
 				},
 				BlendHoldout:  0.15,
+				EqualPrior:    p.Get("prior", 0) == 1,
 				IndexClusters: -1,
 				Seed:          1,
 			}}
@@ -39,7 +43,13 @@ type blend struct {
 }
 
 func (b *blend) Fit(ctx context.Context, train *ranking.Dataset, _ int64) error {
-	m, err := ranking.Train(ctx, train, b.cfg)
+	// Trending half-lives scale with the data's timeline (production uses
+	// 72h and 3h on a live stream): 10% and 1% of it.
+	span := time.Duration(max(train.MaxUnix-train.MinUnix, 1)) * time.Second
+	cfg := b.cfg
+	cfg.TrendingHalfLife = span / 10
+	cfg.RecentHalfLife = span / 100
+	m, err := ranking.Train(ctx, train, cfg)
 	if err != nil {
 		return err
 	}
