@@ -40,22 +40,16 @@ var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "recen
 // Features holds one pair's features.
 type Features [NumFeatures]float64
 
-// Blend scores a pair as Bias + Σ Weights·Features (a logit when learned by
-// LearnBlend), plus LiveBoost for a product shown in a live on air now.
+// Blend scores a pair as Bias + Σ Weights·Features, plus LiveBoost for a
+// product shown in a live on air now. Weights are in units of each
+// feature's standard deviation (equal blends) or learned (LearnBlend), so
+// LiveBoost 1 is worth about one standard deviation of a feature.
 type Blend struct {
 	Weights   Features
 	Bias      float64
 	LiveBoost float64
 	// Learned says the weights were fitted (LearnBlend), not defaults.
 	Learned bool
-}
-
-// DefaultBlend is used until a blend is learned, and is the prior a learned
-// blend is shrunk towards when its holdout is small. Its weights are those
-// Train learned (BlendHoldout 0.15) on the simulator's default world, 1M
-// events, rounded (docs/ranking-eval.md).
-func DefaultBlend() Blend {
-	return Blend{Weights: Features{FeatFactor: 2.7, FeatNeighbour: -1.7, FeatTrending: -0.1, FeatRecent: 0.8, FeatCategory: 7.5, FeatConversion: -1.4}, LiveBoost: 1}
 }
 
 // Score returns the blended score of f.
@@ -155,7 +149,7 @@ func LearnBlend(x []Features, label []bool, l2 float64) (Blend, error) {
 	if err != nil && res == nil {
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
 	}
-	b := Blend{Bias: res.X[NumFeatures], LiveBoost: DefaultBlend().LiveBoost, Learned: true}
+	b := Blend{Bias: res.X[NumFeatures], LiveBoost: 1, Learned: true}
 	for k := range NumFeatures {
 		if std[k] == 0 {
 			continue

@@ -16,15 +16,12 @@ import (
 const (
 	holdoutUsers    = 5000
 	randomNegatives = 16
-	hardNegatives   = 0
 	minPositives    = 50
 )
 
 // learnBlendOnHoldout trains the parts on the data up to cut and learns the
 // blend from what users did after it: their products after the cut are the
-// positives (purchases when there are enough, else any interaction), and
-// the negatives are the products each part ranks highest for the user but
-// the user did not touch, plus random ones.
+// positives (purchases when there are enough, else any interaction).
 func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainConfig) (Blend, error) {
 	past, future := SplitAt(d, cut)
 	sub, err := trainParts(ctx, past, cfg)
@@ -44,12 +41,10 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	if len(pools) > 0 {
 		b.Weights = tuneForNDCG(b.Weights, pools)
 	}
-	// A few holdout users cannot pin six weights down: shrink towards the
-	// given blend, as much as priorUsers users' worth of evidence.
-	prior := cfg.Blend.Weights
-	if cfg.EqualPrior {
-		prior = equalWeights(pools)
-	}
+	// A few holdout users cannot pin six weights down: shrink towards equal
+	// weights of the standardised features, as much as priorUsers users'
+	// worth of evidence.
+	prior := equalWeights(pools)
 	b.Weights = shrinkWeights(b.Weights, prior, float64(len(pools))/(float64(len(pools))+priorUsers))
 	return b, nil
 }
@@ -90,12 +85,12 @@ func SplitAt(d *Dataset, cut int64) (*Dataset, Future) {
 
 // holdoutExamples builds pairwise examples: for each product a user touched
 // after the cut (a positive), the feature difference to products they did
-// not touch (mostly drawn uniformly from the catalog, some from the top of
-// a part's ranking), labelled true, and its negation labelled false. A
+// not touch (drawn uniformly from the catalog), labelled true, and its
+// negation labelled false. A
 // logistic fit on them learns weights that order positives above the rest
 // of the catalog, which is what ranking the whole catalog asks; pointwise
-// labels with ranked negatives taught the opposite (a high factor score
-// looked like a negative).
+// labels with the parts' top products as negatives taught the opposite (a
+// high factor score looked like a negative).
 func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 	bought := 0
 	for _, its := range fut {
@@ -137,14 +132,6 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		items, sigs := m.Data.UserRow(u)
 		usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
 		nb := m.denseFeatures(usr, factor)
-		var hard []int32
-		for _, score := range [][]float64{factor, nb, m.trendFeat, m.recentFeat} {
-			for _, i := range topN(score, 50) {
-				if !pos[i] && !usr.exclude[i] {
-					hard = append(hard, i)
-				}
-			}
-		}
 		posList := make([]int32, 0, len(pos))
 		for i := range pos {
 			posList = append(posList, i)
@@ -153,13 +140,8 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		for _, p := range posList[:min(len(posList), 20)] {
 			var fp Features
 			m.fillDense(usr, p, factor, nb, &fp)
-			for k := range randomNegatives + hardNegatives {
-				var neg int32
-				if k < randomNegatives || len(hard) == 0 {
-					neg = int32(rng.IntN(n))
-				} else {
-					neg = hard[rng.IntN(len(hard))]
-				}
+			for range randomNegatives {
+				neg := int32(rng.IntN(n))
 				if pos[neg] || usr.exclude[neg] {
 					continue
 				}
@@ -245,8 +227,7 @@ const (
 func holdoutPools(m *Model, fut Future, seed int64) []pool {
 	rng := rand.New(rand.NewPCG(uint64(seed), 13))
 	purchasesOnly := countBought(fut) >= minPositives
-	n := m.Data.NumItems()
-	factor := make([]float64, n)
+	factor := make([]float64, m.Data.NumItems())
 	ids := make([]uint64, 0, len(fut))
 	for id := range fut {
 		ids = append(ids, id)
@@ -258,48 +239,75 @@ func holdoutPools(m *Model, fut Future, seed int64) []pool {
 		if !ok {
 			continue
 		}
-		items, sigs := m.Data.UserRow(u)
-		usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
 		pos := map[int32]bool{}
 		for _, it := range fut[id] {
-			if (it.Bought || !purchasesOnly) && !usr.exclude[it.Item] {
+			if it.Bought || !purchasesOnly {
 				pos[it.Item] = true
 			}
 		}
-		if len(pos) == 0 {
-			continue
+		if p, ok := m.userPool(u, pos, factor, rng); ok {
+			out = append(out, p)
 		}
-		nb := m.denseFeatures(usr, factor)
-		in := map[int32]bool{}
-		var p pool
-		add := func(i int32) {
-			if in[i] || usr.exclude[i] {
-				return
-			}
-			in[i] = true
-			var f Features
-			m.fillDense(usr, i, factor, nb, &f)
-			p.feats = append(p.feats, f)
-			p.rel = append(p.rel, pos[i])
-		}
-		// Positives are not added as such: a pool that always held them
-		// would reward ranking whatever no part likes first. They count
-		// when a part's top or the random sample of the catalog holds them.
-		for _, score := range [][]float64{factor, nb, m.trendFeat, m.recentFeat} {
-			for _, i := range topN(score, poolPerPart) {
-				add(i)
-			}
-		}
-		for range poolRandom {
-			add(int32(rng.IntN(n)))
-		}
-		p.nRel = len(pos)
-		out = append(out, p)
 		if len(out) == poolUsers {
 			break
 		}
 	}
 	return out
+}
+
+// userPool builds user u's pool. Positives are not added as such: a pool
+// that always held them would reward ranking first whatever no part likes.
+// They count when a part's top or the random sample of the catalog holds
+// them. ok is false when pos has nothing outside the user's history (and
+// pos is not empty).
+func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *rand.Rand) (pool, bool) {
+	items, sigs := m.Data.UserRow(u)
+	usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+	var p pool
+	for i := range pos {
+		if !usr.exclude[i] {
+			p.nRel++
+		}
+	}
+	if len(pos) > 0 && p.nRel == 0 {
+		return p, false
+	}
+	nb := m.denseFeatures(usr, factor)
+	in := map[int32]bool{}
+	add := func(i int32) {
+		if in[i] || usr.exclude[i] {
+			return
+		}
+		in[i] = true
+		var f Features
+		m.fillDense(usr, i, factor, nb, &f)
+		p.feats = append(p.feats, f)
+		p.rel = append(p.rel, pos[i])
+	}
+	for _, score := range [][]float64{factor, nb, m.trendFeat, m.recentFeat} {
+		for _, i := range topN(score, poolPerPart) {
+			add(i)
+		}
+	}
+	for range poolRandom {
+		add(int32(rng.IntN(len(factor))))
+	}
+	return p, true
+}
+
+// equalBlend weighs the features equally once standardised over the pools
+// of up to 500 random users: the blend used when none is learned, and the
+// prior a learned one is shrunk towards. It needs no labels.
+func equalBlend(m *Model, seed int64) Blend {
+	rng := rand.New(rand.NewPCG(uint64(seed), 17))
+	factor := make([]float64, m.Data.NumItems())
+	var pools []pool
+	for range min(500, m.Data.NumUsers()) {
+		if p, ok := m.userPool(int32(rng.IntN(m.Data.NumUsers())), nil, factor, rng); ok {
+			pools = append(pools, p)
+		}
+	}
+	return Blend{Weights: equalWeights(pools), LiveBoost: 1}
 }
 
 func countBought(fut Future) int {

@@ -21,16 +21,14 @@ type TrainConfig struct {
 	// RecentHalfLife is the half-life of the short-term trending feature;
 	// default 3h.
 	RecentHalfLife time.Duration
-	// Blend weighs the features; zero value → DefaultBlend().
+	// Blend weighs the features; the zero value selects equal weights of
+	// the standardised features (computed from the data, no labels).
 	Blend Blend
 	// BlendHoldout, if positive, learns the blend (LearnBlend) on the last
 	// fraction of the data's timeline: the parts are trained on the data
 	// before it, examples drawn from the holdout, then the parts retrained
 	// on everything. Costs a second training.
 	BlendHoldout float64
-	// EqualPrior shrinks a blend learned on a small holdout towards equal
-	// weights of the standardised features instead of Blend.
-	EqualPrior bool
 	// IndexClusters is the number of clusters of the retrieval index;
 	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
@@ -76,9 +74,6 @@ func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 	if cfg.RecentHalfLife <= 0 {
 		cfg.RecentHalfLife = 3 * time.Hour
 	}
-	if cfg.Blend == (Blend{}) {
-		cfg.Blend = DefaultBlend()
-	}
 	if cfg.BlendHoldout > 0 && cfg.BlendHoldout < 1 && d.MaxUnix > d.MinUnix {
 		cut := d.MaxUnix - int64(float64(d.MaxUnix-d.MinUnix)*cfg.BlendHoldout)
 		b, err := learnBlendOnHoldout(ctx, d, cut, cfg)
@@ -123,6 +118,9 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 	md.dropItemMajor()
 	m.Data = &md
 	m.derive()
+	if m.Blend == (Blend{}) {
+		m.Blend = equalBlend(m, cfg.Seed)
+	}
 	return m, nil
 }
 

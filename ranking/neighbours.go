@@ -77,11 +77,16 @@ func (n *Neighbours) NumItems() int { return max(len(n.Ptr)-1, 0) }
 //
 //	sim(i, j) = Σ_u w_ui·w_uj / (‖w_i‖·‖w_j‖ + Shrink)
 //
-// which pulls pairs supported by little evidence toward 0. To bound the
-// work per item, i's co-occurrences are counted over at most its
-// MaxItemUsers most recent users and scaled up by (users of i)/(users
-// walked), an unbiased estimate of the full sum; lists of items that popular
-// are therefore sampled, and sim may differ slightly from sim(j, i).
+// with the norms over the kept pairs. Strength already damps repeated
+// views (log) and weighs chats and purchases above views, so a purchase
+// co-occurrence counts more than two glances. Shrink pulls pairs supported
+// by little evidence toward 0.
+//
+// To bound the work per item, i's co-occurrences are counted over at most
+// its MaxItemUsers most recent users (by Signal.Last) and scaled up by
+// (users of i)/(users walked), which estimates the full sum if recent users
+// are typical ones. Lists of items that popular are therefore estimates
+// leaning to current tastes, and sim(i, j) may differ from sim(j, i).
 //
 // The work runs over Workers goroutines, each with a dense accumulator over
 // the items. ctx is checked between blocks of items.

@@ -73,6 +73,7 @@ func TestBuildTrending_ScoreIsDecayedStrength(t *testing.T) {
 	b.AddSignal(1, 7, old)
 	b.AddSignal(2, 7, recent)
 	b.AddSignal(3, 8, Signal{Views: 1, Last: 1000 + 2*3600}) // after now: counts as now
+	b.AddItem(Item{ID: 9, Category: "quiet"})                // never interacted with
 	d := b.Build()
 	tr := BuildTrending(d, 1000+3600, time.Hour, w)
 	i7, _ := d.ItemIndex(7)
@@ -82,6 +83,12 @@ func TestBuildTrending_ScoreIsDecayedStrength(t *testing.T) {
 	}
 	if want := w.Strength(Signal{Views: 1}); math.Abs(tr.Score[i8]-want) > 1e-12 {
 		t.Errorf("item 8 (interaction after now) score %g, want undecayed %g", tr.Score[i8], want)
+	}
+	if len(tr.ByCategory) != 1 || len(tr.ByCategory[0]) != 0 {
+		t.Errorf("category without interactions: lists %v, want one empty list", tr.ByCategory)
+	}
+	if len(tr.Global) != 2 {
+		t.Errorf("global list %v, want the 2 scored items", tr.Global)
 	}
 	flat := BuildTrending(d, 1000+3600, 0, w)
 	if want := w.Strength(old) + w.Strength(recent); math.Abs(flat.Score[i7]-want) > 1e-12 {

@@ -51,13 +51,18 @@ func BuildTrending(d *Dataset, now int64, halfLife time.Duration, w Weights) *Tr
 			t.Score[it] += w.Strength(sigs[n]) * t.decay(int64(sigs[n].Last))
 		}
 	}
-	t.Global = topScored(t.Score, nil, TrendingGlobal)
+	var scored []int32
 	byCat := make([][]int32, len(d.Categories))
 	for i, c := range d.ItemCategory {
-		if c >= 0 && t.Score[i] > 0 {
+		if t.Score[i] <= 0 {
+			continue
+		}
+		scored = append(scored, int32(i))
+		if c >= 0 {
 			byCat[c] = append(byCat[c], int32(i))
 		}
 	}
+	t.Global = topScored(t.Score, scored, TrendingGlobal)
 	t.ByCategory = make([][]int32, len(d.Categories))
 	for c, items := range byCat {
 		t.ByCategory[c] = topScored(t.Score, items, TrendingPerCategory)
@@ -74,17 +79,9 @@ func (t *Trending) decay(unix int64) float64 {
 	return math.Exp2(-age / t.HalfLife)
 }
 
-// topScored returns the at most n best of items (all indexes of score when
-// items is nil) with a positive score, best first, ties by index. It may
-// reorder items.
+// topScored returns the at most n best of items, best first, ties by
+// index. It reorders items.
 func topScored(score []float64, items []int32, n int) []int32 {
-	if items == nil {
-		for i, s := range score {
-			if s > 0 {
-				items = append(items, int32(i))
-			}
-		}
-	}
 	slices.SortFunc(items, func(a, b int32) int {
 		return cmp.Or(cmp.Compare(score[b], score[a]), cmp.Compare(a, b))
 	})

@@ -34,7 +34,7 @@ func (f *flags) ranking(defSnapshot string) rankingFlags {
 		snapshot:   f.String("model-snapshot", defSnapshot, "file the ranking model is saved to and loaded from at start (\"\" for none)"),
 		factors:    f.Int("factors", 64, "ALS factors (k)"),
 		iterations: f.Int("iterations", 10, "ALS iterations"),
-		learnBlend: f.Float64("learn-blend", 0, "if > 0, learn the blend's weights on this last fraction of the timeline (costs a second training)"),
+		learnBlend: f.Float64("learn-blend", 0.15, "learn the blend's weights on this last fraction of the timeline (costs a second training); 0: equal weights of the standardised features"),
 	}
 }
 

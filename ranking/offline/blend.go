@@ -9,16 +9,17 @@ import (
 
 func init() { extraCandidates = append(extraCandidates, BlendCandidate()) }
 
-// BlendCandidate is the served blend: ranking.Train with its blend learned
-// on the last 15% of the training timeline (purchase labels when there are
-// enough), scored over the whole catalog by Model.ScoreAll, the scoring
-// the feed uses before its diversity re-rank.
+// BlendCandidate is the served blend: ranking.Train, its blend either equal
+// standardised weights or learned on the last 15% of the training timeline
+// (purchase labels when there are enough; tuned on validation), scored over
+// the whole catalog by Model.ScoreAll, the scoring the feed uses before its
+// diversity re-rank.
 func BlendCandidate() Candidate {
 	return Candidate{
 		Name: "blend",
-		// prior 0: shrink a small holdout's weights towards DefaultBlend
-		// (learned on the simulator); 1: towards equal standardised weights.
-		Grid: Grid(map[string][]float64{"alpha": {2, 10}, "prior": {0, 1}}),
+		// learn 0: equal weights of the standardised features (no labels);
+		// 1: learned on the last 15% of the training timeline.
+		Grid: Grid(map[string][]float64{"alpha": {2, 10}, "learn": {0, 1}}),
 		New: func(p Params) Recommender {
 			return &blend{cfg: ranking.TrainConfig{
 				ALS: ranking.ALSConfig{
@@ -28,8 +29,7 @@ func BlendCandidate() Candidate {
 					Iterations: 8,
 					Seed:       1,
 				},
-				BlendHoldout:  0.15,
-				EqualPrior:    p.Get("prior", 0) == 1,
+				BlendHoldout:  0.15 * p.Get("learn", 1),
 				IndexClusters: -1,
 				Seed:          1,
 			}}
