@@ -143,11 +143,19 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}
 	addr := cfg.ClickHouse
 	if addr == "" {
-		dir, err := os.MkdirTemp("", "vetrina-bench-ch-")
-		if err != nil {
-			return res, err
+		// With Dir, ClickHouse keeps its data there too, so that --reuse
+		// can skip the load next time.
+		var dir string
+		if cfg.Dir != "" {
+			dir = filepath.Join(cfg.Dir, "clickhouse")
+		} else {
+			d, err := os.MkdirTemp("", "vetrina-bench-ch-")
+			if err != nil {
+				return res, err
+			}
+			defer os.RemoveAll(d)
+			dir = d
 		}
-		defer os.RemoveAll(dir)
 		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
 		if err != nil {
 			return res, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
@@ -203,9 +211,10 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	snap := filepath.Join(dir, "ranking.gob")
 	start := time.Now()
 	train := cfg.Command("train", "--clickhouse", addr, "--database", rankingDB, "--clickhouse-compression", "none", "--model-snapshot", snap)
+	train.Stderr = os.Stderr
 	out, err := train.Output()
 	if err != nil {
-		return res, fmt.Errorf("vetrina train: %w: %s", err, out)
+		return res, fmt.Errorf("vetrina train: %w", err)
 	}
 	res.TrainSeconds = time.Since(start).Seconds()
 	res.TrainPeakBytes = maxRSS(train.ProcessState)

@@ -46,7 +46,7 @@ func runMigrate(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	st, err := openStore(ch)
+	st, err := openStore(ch, 0)
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,13 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-func openStore(c chFlags) (*store.Store, error) {
-	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password, Compression: *c.compression})
+// trainReadTimeout bounds one read of a training query: ClickHouse
+// aggregates tens of millions of events before it sends the first block.
+const trainReadTimeout = 10 * time.Minute
+
+// openStore connects to ClickHouse; readTimeout 0 keeps the store's default.
+func openStore(c chFlags, readTimeout time.Duration) (*store.Store, error) {
+	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password, Compression: *c.compression, ReadTimeout: readTimeout})
 }
 
 // migrate applies the migrations, waiting for ClickHouse to come up.
@@ -170,15 +175,16 @@ func failpoint(log *slog.Logger) func() {
 // pipeline is what `ingest` and `up` share: the store (migrated), the
 // ingester and the HTTP server, not yet running.
 type pipeline struct {
-	st  *store.Store
-	in  *ingest.Ingester
-	srv *api.Server
-	rp  *rankingPart // nil without ranking
+	st         *store.Store
+	trainStore *store.Store // nil without ranking
+	in         *ingest.Ingester
+	srv        *api.Server
+	rp         *rankingPart // nil without ranking
 }
 
 // newPipeline builds the parts; with rf the API serves the feed too.
 func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *rankingFlags, httpAddr string) (*pipeline, error) {
-	st, err := openStore(ch)
+	st, err := openStore(ch, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -194,20 +200,34 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 	}
 	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log}
 	var rp *rankingPart
+	var trainStore *store.Store
 	if rf != nil {
-		rp = newRankingPart(*rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
+		// Training reads through its own pool, with a longer timeout.
+		if trainStore, err = openStore(ch, trainReadTimeout); err != nil {
+			st.Close()
+			return nil, err
+		}
+		rp = newRankingPart(*rf, trainStore, k.brokerList(), topics(*k.topicPrefix), reg, log)
 		cfg.Feed = rp.ranker
 		cfg.Checks["ranking"] = rp.check
 	}
 	srv, err := api.New(cfg)
 	if err != nil {
 		st.Close()
+		if trainStore != nil {
+			trainStore.Close()
+		}
 		return nil, fmt.Errorf("listen on %s: %w", httpAddr, err)
 	}
-	return &pipeline{st: st, in: in, srv: srv, rp: rp}, nil
+	return &pipeline{st: st, trainStore: trainStore, in: in, srv: srv, rp: rp}, nil
 }
 
-func (p *pipeline) close() { p.st.Close() }
+func (p *pipeline) close() {
+	p.st.Close()
+	if p.trainStore != nil {
+		p.trainStore.Close()
+	}
+}
 
 func writeTruth(g *sim.Generator, path string) error {
 	f, err := os.Create(path)

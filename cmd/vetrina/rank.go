@@ -89,7 +89,7 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	st, err := openStore(ch)
+	st, err := openStore(ch, trainReadTimeout)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
 	if *rf.snapshot == "" {
 		return errors.New("vetrina train: --model-snapshot is required")
 	}
-	st, err := openStore(ch)
+	st, err := openStore(ch, trainReadTimeout)
 	if err != nil {
 		return err
 	}
