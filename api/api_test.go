@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -91,5 +92,18 @@ func TestMetrics_ServesRegistry(t *testing.T) {
 	code, body := get(t, base+"/metrics")
 	if code != http.StatusOK || !strings.Contains(body, "vetrina_test_things_total 3") {
 		t.Fatalf("metrics: status %d body %q", code, body)
+	}
+}
+
+func TestReadyz_DegradedIsReportedButReady(t *testing.T) {
+	base := serve(t, map[string]api.Check{
+		"clickhouse": func(context.Context) error { return nil },
+		"ranking": func(context.Context) error {
+			return fmt.Errorf("%w: no ranking model trained yet", api.ErrDegraded)
+		},
+	}, prometheus.NewRegistry())
+	code, body := get(t, base+"/readyz")
+	if code != http.StatusOK || !strings.Contains(body, `"ready":true`) || !strings.Contains(body, "no ranking model trained yet") {
+		t.Errorf("degraded check: status %d body %s, want 200, ready, with the detail", code, body)
 	}
 }

@@ -92,42 +92,18 @@ func SplitAt(d *Dataset, cut int64) (*Dataset, Future) {
 // labels with the parts' top products as negatives taught the opposite (a
 // high factor score looked like a negative).
 func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
-	bought := 0
-	for _, its := range fut {
-		for _, it := range its {
-			if it.Bought {
-				bought++
-			}
-		}
-	}
-	purchasesOnly := bought >= minPositives
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	n := m.Data.NumItems()
 	factor := make([]float64, n)
 	var xs []Features
 	var ys []bool
 	users := 0
-	ids := make([]uint64, 0, len(fut))
-	for id := range fut {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids) // deterministic for a seed
-	for _, id := range ids {
-		u, ok := m.Data.UserIndex(id)
-		if !ok {
-			continue
-		}
-		pos := map[int32]bool{}
-		for _, it := range fut[id] {
-			if it.Bought || !purchasesOnly {
-				pos[it.Item] = true
-			}
-		}
+	fut.each(m, func(u int32, pos map[int32]bool) bool {
 		if len(pos) == 0 {
-			continue
+			return true
 		}
 		if users++; users > holdoutUsers {
-			break
+			return false
 		}
 		items, sigs := m.Data.UserRow(u)
 		usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
@@ -159,8 +135,37 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 				ys = append(ys, false)
 			}
 		}
-	}
+		return true
+	})
 	return xs, ys
+}
+
+// each calls fn, in user-id order (deterministic), with every user of the
+// future the model knows and the products that count as positives: the
+// bought ones when there are at least minPositives purchases in all,
+// otherwise every one touched. fn returns false to stop.
+func (fut Future) each(m *Model, fn func(u int32, pos map[int32]bool) bool) {
+	purchasesOnly := countBought(fut) >= minPositives
+	ids := make([]uint64, 0, len(fut))
+	for id := range fut {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		u, ok := m.Data.UserIndex(id)
+		if !ok {
+			continue
+		}
+		pos := map[int32]bool{}
+		for _, it := range fut[id] {
+			if it.Bought || !purchasesOnly {
+				pos[it.Item] = true
+			}
+		}
+		if !fn(u, pos) {
+			return
+		}
+	}
 }
 
 // pool is one holdout user's candidates: the products any part ranks in
@@ -226,32 +231,14 @@ const (
 
 func holdoutPools(m *Model, fut Future, seed int64) []pool {
 	rng := rand.New(rand.NewPCG(uint64(seed), 13))
-	purchasesOnly := countBought(fut) >= minPositives
 	factor := make([]float64, m.Data.NumItems())
-	ids := make([]uint64, 0, len(fut))
-	for id := range fut {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	var out []pool
-	for _, id := range ids {
-		u, ok := m.Data.UserIndex(id)
-		if !ok {
-			continue
-		}
-		pos := map[int32]bool{}
-		for _, it := range fut[id] {
-			if it.Bought || !purchasesOnly {
-				pos[it.Item] = true
-			}
-		}
-		if p, ok := m.userPool(u, pos, factor, rng); ok {
+	fut.each(m, func(u int32, pos map[int32]bool) bool {
+		if p, ok := m.userPool(u, pos, factor, rng); ok && len(pos) > 0 {
 			out = append(out, p)
 		}
-		if len(out) == poolUsers {
-			break
-		}
-	}
+		return len(out) < poolUsers
+	})
 	return out
 }
 

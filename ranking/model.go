@@ -225,34 +225,46 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 	return u
 }
 
-// neighbourScores returns FeatNeighbour for every item near the user's
-// recent products, and for each item the recent product contributing most.
-func (m *Model) neighbourScores(u *user) (map[int32]float64, map[int32]int32) {
-	score := map[int32]float64{}
-	from := map[int32]int32{}
-	best := map[int32]float64{}
+// near is an item reached from the user's recent products through item
+// neighbours: its FeatNeighbour and the recent product contributing most.
+type near struct {
+	score, best float64
+	from        int32
+}
+
+// neighbourScores returns the items near the user's recent products.
+func (m *Model) neighbourScores(u *user) map[int32]near {
+	out := make(map[int32]near, len(u.recent)*16)
 	w := 1.0
 	for _, h := range u.recent {
 		items, sims := m.Neighbours.Of(h)
 		for k, j := range items {
 			c := w * float64(sims[k])
-			score[j] += c
-			if c > best[j] {
-				best[j], from[j] = c, h
+			e := out[j]
+			e.score += c
+			if c > e.best {
+				e.best, e.from = c, h
 			}
+			out[j] = e
 		}
 		w *= 0.85
 	}
-	return score, from
+	return out
 }
 
 // features fills f for item i.
-func (m *Model) features(u *user, i int32, nb map[int32]float64, f *Features) {
-	f[FeatFactor] = 0
+func (m *Model) features(u *user, i int32, nb map[int32]near, f *Features) {
+	factor := 0.0
 	if u.x != nil {
-		f[FeatFactor] = floats.Dot(u.x, m.Factors.ItemVec(i))
+		factor = floats.Dot(u.x, m.Factors.ItemVec(i))
 	}
-	f[FeatNeighbour] = nb[i]
+	m.fill(u, i, factor, nb[i].score, f)
+}
+
+// fill fills f for item i given its factor and neighbour features.
+func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
+	f[FeatFactor] = factor
+	f[FeatNeighbour] = nb
 	f[FeatTrending] = m.trendFeat[i]
 	f[FeatRecent] = m.recentFeat[i]
 	f[FeatCategory] = 0
@@ -299,13 +311,5 @@ func (m *Model) denseFeatures(usr *user, factor []float64) []float64 {
 
 // fillDense fills f for item i from dense factor and neighbour scores.
 func (m *Model) fillDense(usr *user, i int32, factor, nb []float64, f *Features) {
-	f[FeatFactor] = factor[i]
-	f[FeatNeighbour] = nb[i]
-	f[FeatTrending] = m.trendFeat[i]
-	f[FeatRecent] = m.recentFeat[i]
-	f[FeatCategory] = 0
-	if c := m.Data.ItemCategory[i]; c >= 0 {
-		f[FeatCategory] = usr.catShare[c]
-	}
-	f[FeatConversion] = m.convFeat[i]
+	m.fill(usr, i, factor[i], nb[i], f)
 }

@@ -269,7 +269,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	now := r.cfg.Now()
 	usr, kind := r.userState(m, userID)
 	r.m.feeds.WithLabelValues(kind).Inc()
-	nb, from := m.neighbourScores(usr)
+	nb := m.neighbourScores(usr)
 
 	cands := make([]cand, 0, 512)
 	pos := make(map[int32]int, 512)
@@ -310,7 +310,8 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 			add(i)
 		}
 	}
-	for _, id := range r.lives.Products(now) {
+	onAir := r.lives.OnAir(now)
+	for id := range onAir {
 		if i, ok := m.Data.ItemIndex(id); ok {
 			add(i)
 		}
@@ -329,7 +330,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		c := &cands[k]
 		m.features(usr, c.item, nb, &c.f)
 		c.score = m.Blend.Score(&c.f)
-		if _, inf, ok := r.lives.OnAir(m.Data.Items[c.item].ID, now); ok {
+		if inf, ok := onAir[m.Data.Items[c.item].ID]; ok {
 			c.live = inf
 			c.score += m.Blend.LiveBoost
 		}
@@ -364,7 +365,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	for _, c := range order {
 		it := m.Data.Items[c.item]
 		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
-		fi.Reason = m.reason(c, usr, from, means)
+		fi.Reason = m.reason(c, usr, nb, means)
 		f.Items = append(f.Items, fi)
 	}
 	return f
@@ -544,7 +545,7 @@ func meanFeatures(cands []cand) Features {
 
 // reason says in a few words why c is in the feed: the live it is on, or
 // the feature contributing most above the candidates' average.
-func (m *Model) reason(c *cand, usr *user, from map[int32]int32, mean Features) string {
+func (m *Model) reason(c *cand, usr *user, nb map[int32]near, mean Features) string {
 	it := m.Data.Items[c.item]
 	cat := it.Category
 	if cat == "" {
@@ -575,7 +576,8 @@ func (m *Model) reason(c *cand, usr *user, from map[int32]int32, mean Features) 
 	}
 	switch best {
 	case FeatNeighbour:
-		if h, ok := from[c.item]; ok {
+		if e, ok := nb[c.item]; ok {
+			h := e.from
 			verb := "viewed"
 			if usr.bought[h] {
 				verb = "bought"

@@ -144,8 +144,8 @@ type Lives struct {
 }
 
 type liveShow struct {
-	live, influencer uint64
-	last             int64 // event time, Unix seconds
+	influencer uint64
+	last       int64 // event time, Unix seconds
 }
 
 // NewLives returns a tracker with the given on-air window.
@@ -160,32 +160,20 @@ func (l *Lives) Record(ev Event) {
 	}
 	l.mu.Lock()
 	if cur, ok := l.onAir[ev.ProductID]; !ok || ev.Unix >= cur.last {
-		l.onAir[ev.ProductID] = liveShow{live: ev.LiveID, influencer: ev.InfluencerID, last: ev.Unix}
+		l.onAir[ev.ProductID] = liveShow{influencer: ev.InfluencerID, last: ev.Unix}
 	}
 	l.mu.Unlock()
 }
 
-// OnAir returns the product's live and influencer if it was shown within
-// the window before now.
-func (l *Lives) OnAir(product uint64, now time.Time) (live, influencer uint64, ok bool) {
-	l.mu.RLock()
-	s, found := l.onAir[product]
-	l.mu.RUnlock()
-	if !found || s.last < now.Unix()-l.window {
-		return 0, 0, false
-	}
-	return s.live, s.influencer, true
-}
-
-// Products returns the products on air at now.
-func (l *Lives) Products(now time.Time) []uint64 {
+// OnAir returns the products on air at now, with their influencer.
+func (l *Lives) OnAir(now time.Time) map[uint64]uint64 {
 	limit := now.Unix() - l.window
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	var out []uint64
+	out := make(map[uint64]uint64, len(l.onAir))
 	for p, s := range l.onAir {
 		if s.last >= limit {
-			out = append(out, p)
+			out[p] = s.influencer
 		}
 	}
 	return out
