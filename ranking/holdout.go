@@ -14,16 +14,17 @@ import (
 // Holdout examples: users drawn, negatives paired with each positive, and
 // the purchases needed to learn from purchases alone.
 const (
-	holdoutUsers    = 5000
-	randomNegatives = 16
-	minPositives    = 50
+	holdoutUsers      = 5000
+	holdoutTrainUsers = 200_000 // users the holdout's parts train on at most
+	randomNegatives   = 16
+	minPositives      = 50
 )
 
 // learnBlendOnHoldout trains the parts on the data up to cut and learns the
 // blend from what users did after it: their products after the cut are the
 // positives (purchases when there are enough, else any interaction).
 func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainConfig) (Blend, error) {
-	past, future := SplitAt(d, cut)
+	past, future := SplitAt(d, cut, holdoutTrainUsers, cfg.Seed)
 	sub, err := trainParts(ctx, past, cfg)
 	if err != nil {
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
@@ -62,20 +63,59 @@ type FutureItem struct {
 // SplitAt splits d at cut (Unix seconds): the past holds every pair whose
 // last interaction is at or before cut, the future every pair whose first
 // interaction is after it. Both use d's item space (same dense indexes).
-func SplitAt(d *Dataset, cut int64) (*Dataset, Future) {
-	b := NewBuilder()
-	for _, it := range d.Items {
-		b.AddItem(it)
-	}
+// With maxUsers > 0 only that many users are kept (seeded sample): up to
+// holdoutUsers of those with a future, the rest drawn from all; the blend
+// learns from a few thousand users, and a sample trains the parts behind
+// its features faster and in less memory than everyone.
+func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future) {
 	fut := Future{}
 	for u := range d.Users {
 		items, sigs := d.UserRow(int32(u))
 		for k, i := range items {
-			s := sigs[k]
-			switch {
-			case int64(s.First) > cut:
+			if s := sigs[k]; int64(s.First) > cut {
 				fut[d.Users[u]] = append(fut[d.Users[u]], FutureItem{Item: i, Bought: s.Purchases > 0})
-			case int64(s.Last) <= cut:
+			}
+		}
+	}
+	keep := func(int32) bool { return true }
+	if maxUsers > 0 && d.NumUsers() > maxUsers {
+		rng := rand.New(rand.NewPCG(uint64(seed), 19))
+		kept := make(map[int32]bool, maxUsers)
+		var withFuture []int32
+		for id := range fut {
+			if u, ok := d.UserIndex(id); ok {
+				withFuture = append(withFuture, u)
+			}
+		}
+		slices.Sort(withFuture)
+		rng.Shuffle(len(withFuture), func(a, b int) { withFuture[a], withFuture[b] = withFuture[b], withFuture[a] })
+		for _, u := range withFuture[:min(len(withFuture), holdoutUsers, maxUsers)] {
+			kept[u] = true
+		}
+		for _, u := range rng.Perm(d.NumUsers()) {
+			if len(kept) >= maxUsers {
+				break
+			}
+			kept[int32(u)] = true
+		}
+		for id := range fut {
+			if u, ok := d.UserIndex(id); !ok || !kept[u] {
+				delete(fut, id)
+			}
+		}
+		keep = func(u int32) bool { return kept[u] }
+	}
+	b := NewBuilder()
+	for _, it := range d.Items {
+		b.AddItem(it)
+	}
+	for u := range d.Users {
+		if !keep(int32(u)) {
+			continue
+		}
+		items, sigs := d.UserRow(int32(u))
+		for k, i := range items {
+			if s := sigs[k]; int64(s.Last) <= cut {
 				b.AddSignal(d.Users[u], d.Items[i].ID, s)
 			}
 		}

@@ -23,7 +23,7 @@ type Config struct {
 	MaxPerBrand  int     // products of one brand per page; default 3
 	Relevance    float64 // MMR trade-off: 1 = pure score, 0 = pure diversity; default 0.8
 	Probe        int     // index clusters searched per request at most; default 16
-	ScanBudget   int     // items scanned per request at most (whole clusters); default 5000
+	ScanBudget   int     // items scanned per request at most; default 3000
 	SessionUsers int     // sessions kept; default 1,000,000
 	SessionTTL   time.Duration
 	LiveWindow   time.Duration // a product is on air this long after its last live event; default 10m
@@ -42,7 +42,7 @@ func (c *Config) defaults() {
 	def(&c.MaxDepth, 500)
 	def(&c.MaxPerBrand, 3)
 	def(&c.Probe, 16)
-	def(&c.ScanBudget, 5000)
+	def(&c.ScanBudget, 3000)
 	def(&c.SessionUsers, 1_000_000)
 	if c.Relevance <= 0 || c.Relevance > 1 {
 		c.Relevance = 0.8
@@ -252,6 +252,12 @@ func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
 	return f
 }
 
+// Candidates per request from the user's vector and from item neighbours.
+const (
+	personalCandidates  = 150
+	neighbourCandidates = 150
+)
+
 // cand is one candidate product of a request.
 type cand struct {
 	item   int32
@@ -271,26 +277,30 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	r.m.feeds.WithLabelValues(kind).Inc()
 	nb := m.neighbourScores(usr)
 
-	cands := make([]cand, 0, 512)
-	pos := make(map[int32]int, 512)
-	add := func(i int32) *cand {
-		if k, ok := pos[i]; ok {
-			return &cands[k]
+	ids := make([]int32, 0, 1024)
+	seen := make(map[int32]struct{}, 1024)
+	add := func(i int32) {
+		if _, dup := seen[i]; dup || usr.exclude[i] || !m.Data.Items[i].InStock {
+			return
 		}
-		if usr.exclude[i] || !m.Data.Items[i].InStock {
-			return nil
-		}
-		pos[i] = len(cands)
-		cands = append(cands, cand{item: i})
-		return &cands[len(cands)-1]
+		seen[i] = struct{}{}
+		ids = append(ids, i)
 	}
 	if usr.x != nil {
-		for _, i := range m.Index.Search(m.Factors, usr.x, 200, r.cfg.Probe, r.cfg.ScanBudget, func(i int32) bool { return usr.exclude[i] }) {
+		for _, i := range m.Index.Search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, func(i int32) bool { return usr.exclude[i] }) {
 			add(i)
 		}
 	}
-	for i := range nb {
-		add(i)
+	if len(nb) > 0 {
+		nbItems := make([]int32, 0, len(nb))
+		nbScores := make([]float64, 0, len(nb))
+		for i, e := range nb {
+			nbItems = append(nbItems, i)
+			nbScores = append(nbScores, e.score)
+		}
+		for _, k := range topN(nbScores, neighbourCandidates) {
+			add(nbItems[k])
+		}
 	}
 	cats := usr.topCats
 	if len(cats) == 0 {
@@ -325,9 +335,11 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		}
 	}
 
+	cands := make([]cand, len(ids))
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for k := range cands {
 		c := &cands[k]
+		c.item = ids[k]
 		m.features(usr, c.item, nb, &c.f)
 		c.score = m.Blend.Score(&c.f)
 		if inf, ok := onAir[m.Data.Items[c.item].ID]; ok {
@@ -359,7 +371,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		cands = kept
 	}
 	order := r.rerank(cands, depth, limit)
-	order = spliceFresh(m, order, fresh, pos, limit, depth)
+	order = spliceFresh(order, fresh, seen, limit, depth)
 
 	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
 	for _, c := range order {
@@ -500,7 +512,7 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 
 // spliceFresh puts one fresh product (nobody has interacted with it yet)
 // at the last position of each page: exploration, so new products get seen.
-func spliceFresh(m *Model, order []*cand, fresh []int32, pos map[int32]int, limit, depth int) []*cand {
+func spliceFresh(order []*cand, fresh []int32, seen map[int32]struct{}, limit, depth int) []*cand {
 	if len(fresh) == 0 || limit < 5 {
 		return order
 	}
@@ -510,7 +522,7 @@ func spliceFresh(m *Model, order []*cand, fresh []int32, pos map[int32]int, limi
 		if len(out)%limit == limit-1 && fk < len(fresh) {
 			i := fresh[fk]
 			fk++
-			if _, dup := pos[i]; !dup {
+			if _, dup := seen[i]; !dup {
 				out = append(out, &cand{item: i, fresh: true, score: math.Inf(-1)})
 			}
 		}
