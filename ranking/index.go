@@ -16,6 +16,42 @@ type Index struct {
 	K         int
 	Centroids []float64 // clusters × K
 	Lists     [][]int32 // items per cluster
+
+	// vecs holds each list's item vectors contiguously, in float32: a
+	// search streams through memory instead of chasing every item's
+	// vector across the factor matrix. Built by prepare, not snapshotted.
+	vecs [][]float32
+}
+
+// prepare builds the contiguous float32 copies of the listed vectors.
+func (ix *Index) prepare(f *Factors) {
+	ix.vecs = make([][]float32, len(ix.Lists))
+	for c, l := range ix.Lists {
+		v := make([]float32, len(l)*ix.K)
+		for k, i := range l {
+			for j, x := range f.ItemVec(i) {
+				v[k*ix.K+j] = float32(x)
+			}
+		}
+		ix.vecs[c] = v
+	}
+}
+
+// dot32 is x·y in float32 with four accumulators.
+func dot32(x, y []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(x) &^ 3
+	y = y[:len(x)]
+	for j := 0; j < n; j += 4 {
+		s0 += x[j] * y[j]
+		s1 += x[j+1] * y[j+1]
+		s2 += x[j+2] * y[j+2]
+		s3 += x[j+3] * y[j+3]
+	}
+	for j := n; j < len(x); j++ {
+		s0 += x[j] * y[j]
+	}
+	return s0 + s1 + s2 + s3
 }
 
 // indexTrainSample bounds the items k-means iterates over; the rest are
@@ -69,6 +105,7 @@ func BuildIndex(f *Factors, clusters int, seed int64) *Index {
 	for _, l := range ix.Lists {
 		slices.SortFunc(l, func(a, b int32) int { return cmp.Compare(norm[b], norm[a]) })
 	}
+	ix.prepare(f)
 	return ix
 }
 
@@ -101,19 +138,25 @@ func (ix *Index) Search(f *Factors, x []float64, n, probe, budget int, skip func
 			consider(int32(i))
 		}
 	} else {
-		cs := make([]scored, len(ix.Lists))
-		for c := range cs {
-			cs[c] = scored{int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K])}
+		x32 := make([]float32, len(x))
+		for j, v := range x {
+			x32[j] = float32(v)
 		}
-		slices.SortFunc(cs, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+		best := newTopK(probe)
+		for c := range ix.Lists {
+			best.offer(int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K]))
+		}
 		left := budget
-		for _, c := range cs[:min(probe, len(cs))] {
-			l := ix.Lists[c.item]
+		for _, c := range best.sorted() {
+			l, vecs := ix.Lists[c], ix.vecs[c]
 			if len(l) > left {
 				l = l[:left]
 			}
-			for _, i := range l {
-				consider(i)
+			for k, i := range l {
+				if skip != nil && skip(i) {
+					continue
+				}
+				h.offer(i, float64(dot32(x32, vecs[k*ix.K:(k+1)*ix.K])))
 			}
 			if left -= len(l); left <= 0 {
 				break

@@ -147,6 +147,9 @@ func (m *Model) derive() {
 			m.convFeat[i] = math.Log(r / mean)
 		}
 	}
+	if m.Index != nil {
+		m.Index.prepare(m.Factors)
+	}
 	m.fresh = make([][]int32, len(d.Categories))
 	interacted := make([]bool, n)
 	for _, i := range d.UserItems {
@@ -225,40 +228,77 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 	return u
 }
 
-// near is an item reached from the user's recent products through item
-// neighbours: its FeatNeighbour and the recent product contributing most.
-type near struct {
-	score, best float64
-	from        int32
+// scratch is a request's working memory, sized to the model's items and
+// reused across requests (Ranker pools them): dense neighbour scores and a
+// set of items, each cleared by generation or by the list of what was
+// touched, so a request costs nothing per catalog item.
+type scratch struct {
+	nbScore []float64
+	nbBest  []float64
+	nbFrom  []int32
+	touched []int32 // items with a neighbour score
+	mark    []uint32
+	gen     uint32
+	ids     []int32
+	cands   []cand
+	kept    []cand
 }
 
-// neighbourScores returns the items near the user's recent products.
-func (m *Model) neighbourScores(u *user) map[int32]near {
-	out := make(map[int32]near, len(u.recent)*16)
+func newScratch(n int) *scratch {
+	return &scratch{nbScore: make([]float64, n), nbBest: make([]float64, n), nbFrom: make([]int32, n), mark: make([]uint32, n)}
+}
+
+// reset clears what the previous request left.
+func (s *scratch) reset() {
+	for _, i := range s.touched {
+		s.nbScore[i], s.nbBest[i] = 0, 0
+	}
+	s.touched = s.touched[:0]
+	s.ids = s.ids[:0]
+	if s.gen++; s.gen == 0 {
+		clear(s.mark)
+		s.gen = 1
+	}
+}
+
+// see marks i and reports whether it was unmarked.
+func (s *scratch) see(i int32) bool {
+	if s.mark[i] == s.gen {
+		return false
+	}
+	s.mark[i] = s.gen
+	return true
+}
+
+func (s *scratch) seen(i int32) bool { return s.mark[i] == s.gen }
+
+// neighbourScores fills s with the items near the user's recent products:
+// FeatNeighbour and the recent product contributing most to each.
+func (m *Model) neighbourScores(u *user, s *scratch) {
 	w := 1.0
 	for _, h := range u.recent {
 		items, sims := m.Neighbours.Of(h)
 		for k, j := range items {
 			c := w * float64(sims[k])
-			e := out[j]
-			e.score += c
-			if c > e.best {
-				e.best, e.from = c, h
+			if s.nbScore[j] == 0 {
+				s.touched = append(s.touched, j)
 			}
-			out[j] = e
+			s.nbScore[j] += c
+			if c > s.nbBest[j] {
+				s.nbBest[j], s.nbFrom[j] = c, h
+			}
 		}
 		w *= 0.85
 	}
-	return out
 }
 
 // features fills f for item i.
-func (m *Model) features(u *user, i int32, nb map[int32]near, f *Features) {
+func (m *Model) features(u *user, i int32, s *scratch, f *Features) {
 	factor := 0.0
 	if u.x != nil {
 		factor = floats.Dot(u.x, m.Factors.ItemVec(i))
 	}
-	m.fill(u, i, factor, nb[i].score, f)
+	m.fill(u, i, factor, s.nbScore[i], f)
 }
 
 // fill fills f for item i given its factor and neighbour features.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,20 @@ type Ranker struct {
 	hot      *Hot
 	m        *metrics
 	seed     maphash.Seed
+	// scratches pools request scratch for the current model's size.
+	scratches sync.Pool
+}
+
+// scratch returns a cleared scratch sized for m.
+func (r *Ranker) scratch(m *Model) *scratch {
+	n := m.Data.NumItems()
+	if s, ok := r.scratches.Get().(*scratch); ok && len(s.mark) == n {
+		s.reset()
+		return s
+	}
+	s := newScratch(n)
+	s.reset()
+	return s
 }
 
 // New returns a Ranker without a model: until SetModel it serves the
@@ -168,6 +183,17 @@ var (
 	ErrBadRequest     = errors.New("bad request")
 	ErrUnknownProduct = errors.New("unknown product")
 )
+
+// grow returns (*buf)[:n] zeroed, growing *buf if needed: request memory
+// reused from the scratch instead of fresh pages each time.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n, n+n/2)
+	}
+	out := (*buf)[:n]
+	clear(out)
+	return out
+}
 
 // encodeCursor and decodeCursor make the opaque page token.
 func encodeCursor(offset int) string {
@@ -275,31 +301,29 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	now := r.cfg.Now()
 	usr, kind := r.userState(m, userID)
 	r.m.feeds.WithLabelValues(kind).Inc()
-	nb := m.neighbourScores(usr)
+	sc := r.scratch(m)
+	defer r.scratches.Put(sc)
+	m.neighbourScores(usr, sc)
 
-	ids := make([]int32, 0, 1024)
-	seen := make(map[int32]struct{}, 1024)
 	add := func(i int32) {
-		if _, dup := seen[i]; dup || usr.exclude[i] || !m.Data.Items[i].InStock {
+		if sc.seen(i) || usr.exclude[i] || !m.Data.Items[i].InStock {
 			return
 		}
-		seen[i] = struct{}{}
-		ids = append(ids, i)
+		sc.see(i)
+		sc.ids = append(sc.ids, i)
 	}
 	if usr.x != nil {
 		for _, i := range m.Index.Search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, func(i int32) bool { return usr.exclude[i] }) {
 			add(i)
 		}
 	}
-	if len(nb) > 0 {
-		nbItems := make([]int32, 0, len(nb))
-		nbScores := make([]float64, 0, len(nb))
-		for i, e := range nb {
-			nbItems = append(nbItems, i)
-			nbScores = append(nbScores, e.score)
+	if len(sc.touched) > 0 {
+		t := newTopK(neighbourCandidates)
+		for _, i := range sc.touched {
+			t.offer(i, sc.nbScore[i])
 		}
-		for _, k := range topN(nbScores, neighbourCandidates) {
-			add(nbItems[k])
+		for _, i := range t.sorted() {
+			add(i)
 		}
 	}
 	cats := usr.topCats
@@ -335,12 +359,12 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		}
 	}
 
-	cands := make([]cand, len(ids))
+	cands := grow(&sc.cands, len(sc.ids))
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for k := range cands {
 		c := &cands[k]
-		c.item = ids[k]
-		m.features(usr, c.item, nb, &c.f)
+		c.item = sc.ids[k]
+		m.features(usr, c.item, sc, &c.f)
 		c.score = m.Blend.Score(&c.f)
 		if inf, ok := onAir[m.Data.Items[c.item].ID]; ok {
 			c.live = inf
@@ -359,25 +383,25 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	means := meanFeatures(cands)
 	// Diversity only reorders the strongest: keep 4× the depth for MMR.
 	if keep := max(4*depth, 100); len(cands) > keep {
-		scores := make([]float64, len(cands))
+		t := newTopK(keep)
 		for k := range cands {
-			scores[k] = cands[k].score
+			t.offer(int32(k), cands[k].score)
 		}
-		top := topN(scores, keep)
-		kept := make([]cand, len(top))
+		top := t.sorted()
+		kept := grow(&sc.kept, len(top))
 		for k, j := range top {
 			kept[k] = cands[j]
 		}
 		cands = kept
 	}
 	order := r.rerank(cands, depth, limit)
-	order = spliceFresh(order, fresh, seen, limit, depth)
+	order = spliceFresh(order, fresh, sc, limit, depth)
 
 	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
 	for _, c := range order {
 		it := m.Data.Items[c.item]
 		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
-		fi.Reason = m.reason(c, usr, nb, means)
+		fi.Reason = m.reason(c, usr, sc, means)
 		f.Items = append(f.Items, fi)
 	}
 	return f
@@ -512,7 +536,7 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 
 // spliceFresh puts one fresh product (nobody has interacted with it yet)
 // at the last position of each page: exploration, so new products get seen.
-func spliceFresh(order []*cand, fresh []int32, seen map[int32]struct{}, limit, depth int) []*cand {
+func spliceFresh(order []*cand, fresh []int32, sc *scratch, limit, depth int) []*cand {
 	if len(fresh) == 0 || limit < 5 {
 		return order
 	}
@@ -522,7 +546,7 @@ func spliceFresh(order []*cand, fresh []int32, seen map[int32]struct{}, limit, d
 		if len(out)%limit == limit-1 && fk < len(fresh) {
 			i := fresh[fk]
 			fk++
-			if _, dup := seen[i]; !dup {
+			if !sc.seen(i) {
 				out = append(out, &cand{item: i, fresh: true, score: math.Inf(-1)})
 			}
 		}
@@ -557,7 +581,7 @@ func meanFeatures(cands []cand) Features {
 
 // reason says in a few words why c is in the feed: the live it is on, or
 // the feature contributing most above the candidates' average.
-func (m *Model) reason(c *cand, usr *user, nb map[int32]near, mean Features) string {
+func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
 	it := m.Data.Items[c.item]
 	cat := it.Category
 	if cat == "" {
@@ -588,8 +612,8 @@ func (m *Model) reason(c *cand, usr *user, nb map[int32]near, mean Features) str
 	}
 	switch best {
 	case FeatNeighbour:
-		if e, ok := nb[c.item]; ok {
-			h := e.from
+		if sc.nbScore[c.item] > 0 {
+			h := sc.nbFrom[c.item]
 			verb := "viewed"
 			if usr.bought[h] {
 				verb = "bought"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -346,5 +347,35 @@ func TestTrain_LearnsBlendOnHoldout(t *testing.T) {
 	// positive weight.
 	if m.Blend.Weights[FeatCategory] <= 0 {
 		t.Errorf("learned weights %v: category should be positive", m.Blend.Weights)
+	}
+}
+
+func TestSnapshot_CorruptOrForeignFilesFailCleanly(t *testing.T) {
+	s := newShop(t, 100, 10, 7)
+	m := trainShop(t, s)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.gob")
+	if err := SaveSnapshot(path, m); err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"truncated":   full[:len(full)*2/3],
+		"not ours":    []byte("PK\x03\x04 a zip file, say"),
+		"empty":       nil,
+		"bit flipped": append(append([]byte{}, full[:8]...), append([]byte{full[8] ^ 0xff}, full[9:]...)...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadSnapshot(p); err == nil {
+				t.Error("loaded a corrupt snapshot")
+			}
+		})
 	}
 }

@@ -3,14 +3,18 @@ package ranking
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/store"
@@ -119,6 +123,9 @@ func (t *Trainer) train(ctx context.Context) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Hand the loading's garbage (query buffers, the builder's rows) back
+	// before training allocates the factors: peak memory, not just heap.
+	debug.FreeOSMemory()
 	loaded := time.Now()
 	if d.NumPairs() == 0 {
 		return nil, fmt.Errorf("train ranking model from %d products: %w", d.NumItems(), ErrNoData)
@@ -179,15 +186,42 @@ func (t *Trainer) Run(ctx context.Context) error {
 	}
 }
 
-// snapshotFormat is bumped when the Model's encoding changes incompatibly.
-const snapshotFormat = 1
+// snapshotFormat is bumped when the snapshot's layout changes.
+const snapshotFormat = 2
+
+// snapshotMagic opens every snapshot; it also tells a snapshot written on
+// a machine of the other byte order (the raw sections are native).
+const snapshotMagic uint64 = 0x5645_5452_494e_4131 // "VETRINA1"
 
 type snapshot struct {
 	Format int
 	Model  *Model
 }
 
-// SaveSnapshot writes m to path atomically (a temporary file renamed).
+// bigSlices lists the model's large arrays, which a snapshot stores raw
+// (streamed without a copy) rather than through gob, which would buffer
+// the whole encoding in memory.
+type bigSlices struct {
+	users              *[]uint64
+	userPtr            *[]int64
+	userItems          *[]int32
+	signals            *[]Signal
+	userVecs, itemVecs *[]float64
+	nbPtr, nbItems     *[]int32
+	nbSims             *[]float32
+}
+
+func (m *Model) big() bigSlices {
+	return bigSlices{
+		users: &m.Data.Users, userPtr: &m.Data.UserPtr, userItems: &m.Data.UserItems, signals: &m.Data.Signals,
+		userVecs: &m.Factors.User, itemVecs: &m.Factors.Item,
+		nbPtr: &m.Neighbours.Ptr, nbItems: &m.Neighbours.Items, nbSims: &m.Neighbours.Sims,
+	}
+}
+
+// SaveSnapshot writes m to path atomically (a temporary file renamed): a
+// magic number, the model without its large arrays (gob), then each large
+// array raw. m is not modified.
 func SaveSnapshot(path string, m *Model) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("save model snapshot: %w", err)
@@ -197,12 +231,7 @@ func SaveSnapshot(path string, m *Model) error {
 		return fmt.Errorf("save model snapshot: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := gob.NewEncoder(w).Encode(snapshot{Format: snapshotFormat, Model: m}); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save model snapshot %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
+	if err := writeSnapshot(tmp, m); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save model snapshot %s: %w", path, err)
 	}
@@ -219,6 +248,69 @@ func SaveSnapshot(path string, m *Model) error {
 	return nil
 }
 
+func writeSnapshot(f io.Writer, m *Model) error {
+	w := bufio.NewWriterSize(f, 1<<20)
+	// A shallow copy whose large arrays are left out of the gob part.
+	data, factors, nb := *m.Data, *m.Factors, *m.Neighbours
+	light := *m
+	light.Data, light.Factors, light.Neighbours = &data, &factors, &nb
+	lb := light.big()
+	*lb.users, *lb.userPtr, *lb.userItems, *lb.signals = nil, nil, nil, nil
+	*lb.userVecs, *lb.itemVecs = nil, nil
+	*lb.nbPtr, *lb.nbItems, *lb.nbSims = nil, nil, nil
+	if err := binary.Write(w, binary.NativeEndian, snapshotMagic); err != nil {
+		return err
+	}
+	if err := gob.NewEncoder(w).Encode(snapshot{Format: snapshotFormat, Model: &light}); err != nil {
+		return err
+	}
+	b := m.big()
+	for _, err := range []error{
+		writeRaw(w, *b.users), writeRaw(w, *b.userPtr), writeRaw(w, *b.userItems), writeRaw(w, *b.signals),
+		writeRaw(w, *b.userVecs), writeRaw(w, *b.itemVecs),
+		writeRaw(w, *b.nbPtr), writeRaw(w, *b.nbItems), writeRaw(w, *b.nbSims),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// writeRaw writes len(s) and then s's memory as it is.
+func writeRaw[T any](w io.Writer, s []T) error {
+	if err := binary.Write(w, binary.NativeEndian, uint64(len(s))); err != nil {
+		return err
+	}
+	if len(s) == 0 {
+		return nil
+	}
+	var zero T
+	_, err := w.Write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero))))
+	return err
+}
+
+// maxRawElems bounds one raw section, so that a corrupt length fails
+// cleanly instead of allocating without bound.
+const maxRawElems = 1 << 34
+
+func readRaw[T any](r io.Reader, s *[]T) error {
+	var n uint64
+	if err := binary.Read(r, binary.NativeEndian, &n); err != nil {
+		return err
+	}
+	if n > maxRawElems {
+		return fmt.Errorf("raw section of %d elements: corrupt snapshot", n)
+	}
+	*s = make([]T, n)
+	if n == 0 {
+		return nil
+	}
+	var zero T
+	_, err := io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(*s))), int(n)*int(unsafe.Sizeof(zero))))
+	return err
+}
+
 // LoadSnapshot reads a model saved by SaveSnapshot.
 func LoadSnapshot(path string) (*Model, error) {
 	f, err := os.Open(path)
@@ -226,14 +318,45 @@ func LoadSnapshot(path string) (*Model, error) {
 		return nil, fmt.Errorf("load model snapshot: %w", err)
 	}
 	defer f.Close()
-	var s snapshot
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&s); err != nil {
+	m, err := readSnapshot(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
 		return nil, fmt.Errorf("load model snapshot %s: %w", path, err)
 	}
-	if s.Format != snapshotFormat || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil {
-		return nil, fmt.Errorf("load model snapshot %s: format %d, want %d", path, s.Format, snapshotFormat)
+	return m, nil
+}
+
+func readSnapshot(r io.Reader) (*Model, error) {
+	var magic uint64
+	if err := binary.Read(r, binary.NativeEndian, &magic); err != nil {
+		return nil, err
 	}
-	s.Model.Data.reindex()
-	s.Model.derive()
-	return s.Model, nil
+	if magic != snapshotMagic {
+		return nil, errors.New("not a ranking snapshot of this format and byte order")
+	}
+	var s snapshot
+	if err := gob.NewDecoder(r).Decode(&s); err != nil {
+		return nil, err
+	}
+	if s.Format != snapshotFormat || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil || s.Model.Neighbours == nil {
+		return nil, fmt.Errorf("snapshot format %d, want %d", s.Format, snapshotFormat)
+	}
+	m := s.Model
+	b := m.big()
+	for _, err := range []error{
+		readRaw(r, b.users), readRaw(r, b.userPtr), readRaw(r, b.userItems), readRaw(r, b.signals),
+		readRaw(r, b.userVecs), readRaw(r, b.itemVecs),
+		readRaw(r, b.nbPtr), readRaw(r, b.nbItems), readRaw(r, b.nbSims),
+	} {
+		if err != nil {
+			return nil, fmt.Errorf("read raw section: %w", err)
+		}
+	}
+	d := m.Data
+	if len(d.UserPtr) != len(d.Users)+1 || len(d.UserItems) != len(d.Signals) || (len(d.UserPtr) > 0 && d.UserPtr[len(d.UserPtr)-1] != int64(len(d.Signals))) ||
+		len(m.Factors.User) != len(d.Users)*m.Factors.K || len(m.Factors.Item) != len(d.Items)*m.Factors.K {
+		return nil, errors.New("inconsistent sizes: corrupt snapshot")
+	}
+	d.reindex()
+	m.derive()
+	return m, nil
 }
