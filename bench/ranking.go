@@ -38,8 +38,11 @@ type RankingConfig struct {
 	Seed     int64
 	// ClickHouse is a native address; empty starts a managed server.
 	ClickHouse string
-	// Reuse skips loading when the database already holds the events.
+	// Reuse skips loading when the database already holds the events, and
+	// training when Dir already holds a snapshot.
 	Reuse bool
+	// ServeCPUProfile, if set, is where the server writes a CPU profile.
+	ServeCPUProfile string
 	// Dir keeps the model snapshot; default a temporary directory.
 	Dir string
 	// Rate and Duration of the feed load; defaults 2000/s and 30s.
@@ -80,8 +83,12 @@ func (r RankingResult) Print(w io.Writer) {
 	if r.LoadSeconds > 0 {
 		fmt.Fprintf(w, "  load into ClickHouse:      %8.1f s\n", r.LoadSeconds)
 	}
-	fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB\n", r.TrainSeconds, r.TrainPeakBytes>>20)
-	fmt.Fprintf(w, "    %s\n", r.TrainOutput)
+	if r.TrainSeconds > 0 {
+		fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB\n", r.TrainSeconds, r.TrainPeakBytes>>20)
+		fmt.Fprintf(w, "    %s\n", r.TrainOutput)
+	} else {
+		fmt.Fprintf(w, "  training: reused the snapshot\n")
+	}
 	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
 	fmt.Fprintf(w, "  feed load: %d requests at %.0f/s achieved, %d errors; %d stream events followed meanwhile\n", r.Requests, r.AchievedRate, r.Errors, r.StreamEvents)
 	fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
@@ -209,16 +216,11 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 
 	// Train in a child process: its time and peak memory are the trainer's.
 	snap := filepath.Join(dir, "ranking.gob")
-	start := time.Now()
-	train := cfg.Command("train", "--clickhouse", addr, "--database", rankingDB, "--clickhouse-compression", "none", "--model-snapshot", snap)
-	train.Stderr = os.Stderr
-	out, err := train.Output()
-	if err != nil {
-		return res, fmt.Errorf("vetrina train: %w", err)
+	if _, err := os.Stat(snap); err == nil && cfg.Reuse {
+		log.Info("bench: reusing the model snapshot", "path", snap)
+	} else if err := trainModel(cfg, addr, snap, &res); err != nil {
+		return res, err
 	}
-	res.TrainSeconds = time.Since(start).Seconds()
-	res.TrainPeakBytes = maxRSS(train.ProcessState)
-	res.TrainOutput = string(out)
 
 	// Serve from the snapshot, following a broker the simulator feeds.
 	topics := sim.Topics{}
@@ -237,10 +239,13 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 		return res, err
 	}
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	start = time.Now()
+	start := time.Now()
 	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
 		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
 	serve.Stderr = os.Stderr
+	if cfg.ServeCPUProfile != "" {
+		serve.Env = append(os.Environ(), "VETRINA_CPUPROFILE="+cfg.ServeCPUProfile)
+	}
 	if err := serve.Start(); err != nil {
 		return res, fmt.Errorf("start vetrina serve: %w", err)
 	}
@@ -287,6 +292,22 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}
 	res.ServePeakBytes = int64(PeakRSS(servePID))
 	return res, nil
+}
+
+// trainModel runs `vetrina train` as a child process: its time and peak
+// memory are the trainer's.
+func trainModel(cfg RankingConfig, addr, snap string, res *RankingResult) error {
+	start := time.Now()
+	train := cfg.Command("train", "--clickhouse", addr, "--database", rankingDB, "--clickhouse-compression", "none", "--model-snapshot", snap)
+	train.Stderr = os.Stderr
+	out, err := train.Output()
+	if err != nil {
+		return fmt.Errorf("vetrina train: %w", err)
+	}
+	res.TrainSeconds = time.Since(start).Seconds()
+	res.TrainPeakBytes = maxRSS(train.ProcessState)
+	res.TrainOutput = string(out)
+	return nil
 }
 
 func maxRSS(ps *os.ProcessState) int64 {

@@ -218,15 +218,27 @@ type Builder struct {
 	userIndex map[uint64]int32
 	items     []Item
 	itemIndex map[uint64]int32
-	rows      [][]pair // by dense user
-	minUnix   int64
-	maxUnix   int64
+	// chunks hold the pairs as they come, in fixed-size chunks: no
+	// re-allocation as they grow, and no per-user slices (a million users'
+	// small slices cost more than their pairs).
+	chunks  [][]upair
+	perUser []int32 // pairs added per dense user
+	minUnix int64
+	maxUnix int64
+}
+
+// upair is a pair as added; pair is one in a user's row.
+type upair struct {
+	user int32
+	pair
 }
 
 type pair struct {
 	item int32
 	sig  Signal
 }
+
+const chunkPairs = 1 << 18
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
@@ -259,7 +271,7 @@ func (b *Builder) user(id uint64) int32 {
 		u = int32(len(b.users))
 		b.userIndex[id] = u
 		b.users = append(b.users, id)
-		b.rows = append(b.rows, nil)
+		b.perUser = append(b.perUser, 0)
 	}
 	return u
 }
@@ -285,7 +297,12 @@ func (b *Builder) Add(in Interaction) {
 // (as the training query reads them from ClickHouse).
 func (b *Builder) AddSignal(user, item uint64, s Signal) {
 	u, i := b.user(user), b.item(item)
-	b.rows[u] = append(b.rows[u], pair{item: i, sig: s})
+	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1]) == chunkPairs {
+		b.chunks = append(b.chunks, make([]upair, 0, chunkPairs))
+	}
+	last := &b.chunks[len(b.chunks)-1]
+	*last = append(*last, upair{user: u, pair: pair{item: i, sig: s}})
+	b.perUser[u]++
 	if s.First != 0 {
 		b.seen(int64(s.First))
 	}
@@ -325,36 +342,49 @@ func (b *Builder) Build() *Dataset {
 			d.ItemCategory[i] = cats[it.Category]
 		}
 	}
-	// By user: sort each row by item and merge duplicates.
-	n := 0
-	for u, row := range b.rows {
+	// By user: scatter the chunks into rows (counting sort), then sort each
+	// row by item and merge duplicates, compacting in place.
+	ptr := make([]int64, len(d.Users)+1)
+	for u, n := range b.perUser {
+		ptr[u+1] = ptr[u] + int64(n)
+	}
+	total := ptr[len(d.Users)]
+	rows := make([]pair, total)
+	next := append([]int64(nil), ptr[:len(d.Users)]...)
+	for ci, c := range b.chunks {
+		for _, p := range c {
+			rows[next[p.user]] = p.pair
+			next[p.user]++
+		}
+		b.chunks[ci] = nil // free as we go
+	}
+	b.chunks, b.perUser, next = nil, nil, nil
+	d.UserPtr = make([]int64, len(d.Users)+1)
+	w := int64(0)
+	for u := range d.Users {
+		row := rows[ptr[u]:ptr[u+1]]
 		slices.SortFunc(row, func(a, b pair) int { return int(a.item) - int(b.item) })
-		w := 0
+		start := w
 		for _, p := range row {
-			if w > 0 && row[w-1].item == p.item {
-				row[w-1].sig.merge(p.sig)
+			if w > start && rows[w-1].item == p.item {
+				rows[w-1].sig.merge(p.sig)
 				continue
 			}
-			row[w] = p
+			rows[w] = p
 			w++
 		}
-		b.rows[u] = row[:w]
-		n += w
+		d.UserPtr[u+1] = w
 	}
-	d.UserPtr = make([]int64, len(d.Users)+1)
-	d.UserItems = make([]int32, 0, n)
-	d.Signals = make([]Signal, 0, n)
+	n := int(w)
+	d.UserItems = make([]int32, n)
+	d.Signals = make([]Signal, n)
 	itemCount := make([]int64, len(d.Items)+1)
-	for u, row := range b.rows {
-		for _, p := range row {
-			d.UserItems = append(d.UserItems, p.item)
-			d.Signals = append(d.Signals, p.sig)
-			itemCount[p.item+1]++
-		}
-		d.UserPtr[u+1] = int64(len(d.UserItems))
-		b.rows[u] = nil
+	for k, p := range rows[:n] {
+		d.UserItems[k] = p.item
+		d.Signals[k] = p.sig
+		itemCount[p.item+1]++
 	}
-	b.rows = nil
+	rows = nil
 	// By item: counting sort over the user-major pairs keeps users sorted.
 	for i := 1; i < len(itemCount); i++ {
 		itemCount[i] += itemCount[i-1]
@@ -362,7 +392,7 @@ func (b *Builder) Build() *Dataset {
 	d.ItemPtr = append([]int64(nil), itemCount...)
 	d.ItemUsers = make([]int32, n)
 	d.ItemPairs = make([]int64, n)
-	next := itemCount[:len(d.Items)]
+	next = itemCount[:len(d.Items)]
 	for u := range d.Users {
 		for k := d.UserPtr[u]; k < d.UserPtr[u+1]; k++ {
 			i := d.UserItems[k]

@@ -21,14 +21,26 @@ type Index struct {
 	// search streams through memory instead of chasing every item's
 	// vector across the factor matrix. Built by prepare, not snapshotted.
 	vecs [][]float32
+	// at locates item i's vector: vecs[at[i].list][at[i].off*K:].
+	at []vecAt
+}
+
+type vecAt struct{ list, off int32 }
+
+// vec returns item i's float32 vector.
+func (ix *Index) vec(i int32) []float32 {
+	a := ix.at[i]
+	return ix.vecs[a.list][int(a.off)*ix.K : int(a.off+1)*ix.K]
 }
 
 // prepare builds the contiguous float32 copies of the listed vectors.
 func (ix *Index) prepare(f *Factors) {
 	ix.vecs = make([][]float32, len(ix.Lists))
+	ix.at = make([]vecAt, f.NumItems())
 	for c, l := range ix.Lists {
 		v := make([]float32, len(l)*ix.K)
 		for k, i := range l {
+			ix.at[i] = vecAt{int32(c), int32(k)}
 			for j, x := range f.ItemVec(i) {
 				v[k*ix.K+j] = float32(x)
 			}

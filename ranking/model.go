@@ -242,6 +242,7 @@ type scratch struct {
 	ids     []int32
 	cands   []cand
 	kept    []cand
+	x32     []float32
 }
 
 func newScratch(n int) *scratch {

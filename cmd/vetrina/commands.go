@@ -247,7 +247,8 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	rate := f.Float64("rate", 2000, "feed requests per second")
 	duration := f.Duration("duration", 30*time.Second, "length of the feed load")
 	stream := f.Float64("stream-rate", 500, "events per second streamed to Kafka during the load")
-	reuse := f.Bool("reuse", false, "reuse events already loaded in the bench_ranking database")
+	reuse := f.Bool("reuse", false, "reuse the events already loaded in the bench_ranking database and the snapshot in --dir")
+	serveProfile := f.String("serve-cpuprofile", "", "the server writes a CPU profile of its run here")
 	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
 	seed := f.Int64("seed", 11, "simulator seed")
 	ch := f.clickhouse("")
@@ -260,7 +261,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	}
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
-		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log,
+		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile,
 		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
 	})
 	if err != nil {
