@@ -97,20 +97,11 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	addr := cfg.ClickHouse
 	var chPID int
 	if addr == "" {
-		dir, err := os.MkdirTemp("", "vetrina-bench-ch-")
+		srv, stop, err := startClickHouse(ctx, "", log)
 		if err != nil {
 			return res, err
 		}
-		defer os.RemoveAll(dir)
-		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
-		if err != nil {
-			return res, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = srv.Stop(sctx)
-		}()
+		defer stop()
 		addr, chPID = srv.NativeAddr(), srv.PID()
 	}
 
@@ -249,6 +240,33 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		res.ClickHousePeakBytes = PeakRSS(strconv.Itoa(chPID))
 	}
 	return res, nil
+}
+
+// startClickHouse starts a managed ClickHouse with its data in dir (a
+// temporary directory, removed by stop, when dir is empty).
+func startClickHouse(ctx context.Context, dir string, log *slog.Logger) (srv *chserver.Server, stop func(), err error) {
+	tmp := ""
+	if dir == "" {
+		if tmp, err = os.MkdirTemp("", "vetrina-bench-ch-"); err != nil {
+			return nil, nil, err
+		}
+		dir = tmp
+	}
+	srv, err = chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
+	if err != nil {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		return nil, nil, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
+	}
+	return srv, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Stop(sctx)
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}, nil
 }
 
 func worldConfig(seed int64) sim.Config {

@@ -152,26 +152,15 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	if addr == "" {
 		// With Dir, ClickHouse keeps its data there too, so that --reuse
 		// can skip the load next time.
-		var dir string
+		chDir := ""
 		if cfg.Dir != "" {
-			dir = filepath.Join(cfg.Dir, "clickhouse")
-		} else {
-			d, err := os.MkdirTemp("", "vetrina-bench-ch-")
-			if err != nil {
-				return res, err
-			}
-			defer os.RemoveAll(d)
-			dir = d
+			chDir = filepath.Join(cfg.Dir, "clickhouse")
 		}
-		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
+		srv, stop, err := startClickHouse(ctx, chDir, log)
 		if err != nil {
-			return res, fmt.Errorf("start ClickHouse for the benchmark: %w", err)
+			return res, err
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = srv.Stop(sctx)
-		}()
+		defer stop()
 		addr = srv.NativeAddr()
 	}
 	dir := cfg.Dir

@@ -126,11 +126,11 @@ func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future)
 // holdoutExamples builds pairwise examples: for each product a user touched
 // after the cut (a positive), the feature difference to products they did
 // not touch (drawn uniformly from the catalog), labelled true, and its
-// negation labelled false. A
-// logistic fit on them learns weights that order positives above the rest
-// of the catalog, which is what ranking the whole catalog asks; pointwise
-// labels with the parts' top products as negatives taught the opposite (a
-// high factor score looked like a negative).
+// negation labelled false. A logistic fit on them learns weights that
+// order positives above the rest of the catalog, which is what ranking the
+// whole catalog asks; pointwise labels with the parts' top products as
+// negatives taught the opposite (a high factor score looked like a
+// negative).
 func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	n := m.Data.NumItems()

@@ -109,9 +109,6 @@ func (r *Ranker) SetModel(m *Model) {
 // Model returns the current model, nil before the first.
 func (r *Ranker) Model() *Model { return r.model.Load() }
 
-// Sessions returns the real-time session store.
-func (r *Ranker) Sessions() *Sessions { return r.sessions }
-
 // Observe feeds one event of the stream into the real-time state.
 func (r *Ranker) Observe(ev Event) {
 	now := r.cfg.Now()
