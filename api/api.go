@@ -30,6 +30,9 @@ var ErrDegraded = errors.New("degraded")
 type Config struct {
 	Addr     string // listen address, default 127.0.0.1:8080
 	Gatherer prometheus.Gatherer
+	// Registerer takes the API's metrics; default the Prometheus default
+	// registry.
+	Registerer prometheus.Registerer
 	// Checks are run by /readyz; every one must pass.
 	Checks map[string]Check
 	// Feed serves /v1/feed and /v1/products/{id}/similar (nil: not served).
@@ -54,17 +57,22 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.DefaultGatherer
 	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.DefaultRegisterer
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	m := newMetrics(cfg.Registerer)
+	handle := func(route string, h http.Handler) { mux.Handle(route, m.instrument(route, h)) }
+	handle("GET /healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	if cfg.Feed != nil {
-		mux.HandleFunc("GET /v1/feed", s.feed)
-		mux.HandleFunc("GET /v1/products/{id}/similar", s.similar)
+		handle("GET /v1/feed", http.HandlerFunc(s.feed))
+		handle("GET /v1/products/{id}/similar", http.HandlerFunc(s.similar))
 	}
 	s.srv = &http.Server{
 		Handler:           mux,

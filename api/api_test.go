@@ -18,7 +18,7 @@ import (
 
 func serve(t *testing.T, checks map[string]api.Check, reg *prometheus.Registry) string {
 	t.Helper()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Checks: checks, Gatherer: reg})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Checks: checks, Gatherer: reg, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +105,27 @@ func TestReadyz_DegradedIsReportedButReady(t *testing.T) {
 	code, body := get(t, base+"/readyz")
 	if code != http.StatusOK || !strings.Contains(body, `"ready":true`) || !strings.Contains(body, "no ranking model trained yet") {
 		t.Errorf("degraded check: status %d body %s, want 200, ready, with the detail", code, body)
+	}
+}
+
+// TestMetrics_RED checks that every route counts its requests by status
+// code and times them.
+func TestMetrics_RED(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	base := serve(t, map[string]api.Check{"down": func(context.Context) error { return errors.New("down") }}, reg)
+	get(t, base+"/healthz")
+	get(t, base+"/healthz")
+	if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz: %d", code)
+	}
+	_, body := get(t, base+"/metrics")
+	for _, want := range []string{
+		`vetrina_http_requests_total{code="200",route="GET /healthz"} 2`,
+		`vetrina_http_requests_total{code="503",route="GET /readyz"} 1`,
+		`vetrina_http_request_duration_seconds_count{route="GET /healthz"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +44,10 @@ type RankingConfig struct {
 	Reuse bool
 	// ServeCPUProfile, if set, is where the server writes a CPU profile.
 	ServeCPUProfile string
+	// Wrk, if set, is the path of wrk (https://github.com/wg/wrk): after
+	// the Go load, wrk drives the same rate for the same duration, an
+	// independent client written in C, lighter than Go's.
+	Wrk string
 	// Dir keeps the model snapshot; default a temporary directory.
 	Dir string
 	// Rate and Duration of the feed load; defaults 2000/s and 30s.
@@ -74,7 +79,13 @@ type RankingResult struct {
 	P50, P90, P99, P999, Max time.Duration
 	ServePeakBytes           int64
 	StreamEvents             int64
-	Cores                    int
+	// WrkReport is wrk's latency distribution, when it ran.
+	WrkReport string
+	// HandlerRequests and HandlerOver10ms count the Go load's feed requests
+	// by the server's own clock (its duration histogram): how many took
+	// longer than 10 ms inside the handler, queueing before it excluded.
+	HandlerRequests, HandlerOver10ms uint64
+	Cores                            int
 }
 
 // Print writes a human-readable report.
@@ -92,6 +103,12 @@ func (r RankingResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
 	fmt.Fprintf(w, "  feed load: %d requests at %.0f/s achieved, %d errors; %d stream events followed meanwhile\n", r.Requests, r.AchievedRate, r.Errors, r.StreamEvents)
 	fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
+	if r.HandlerRequests > 0 {
+		fmt.Fprintf(w, "    in the server's handler: %d of %d requests (%.2f%%) over 10 ms\n", r.HandlerOver10ms, r.HandlerRequests, 100*float64(r.HandlerOver10ms)/float64(r.HandlerRequests))
+	}
+	if r.WrkReport != "" {
+		fmt.Fprintf(w, "  wrk at the same rate (known and unknown users, no session picks):\n%s", r.WrkReport)
+	}
 	fmt.Fprintf(w, "  server peak RSS:           %8d MiB\n", r.ServePeakBytes>>20)
 }
 
@@ -253,21 +270,41 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	g.UseWallClock()
 	kw := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Hash{}, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireOne}
 	defer kw.Close()
-	rec := &recentUsers{Writer: kw}
+	rec := &recentUsers{Writer: kw, follow: map[string]bool{}}
+	for _, k := range event.Kinds {
+		if k.IsEvent() {
+			rec.follow[topics[k]] = true
+		}
+	}
 	sctx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
 	var swg sync.WaitGroup
 	swg.Add(1)
 	go func() {
 		defer swg.Done()
 		_, _ = sim.Run(sctx, w, g, rec, topics, sim.RunConfig{Rate: cfg.StreamRate, BatchSize: 50}, nil)
 	}()
-	time.Sleep(2 * time.Second) // sessions build up
-
-	lat, errs, achieved := loadFeed(ctx, base, cfg, rec)
+	// Two seconds of load that is not measured: sessions build up and the
+	// client opens its connections, as wrk does before it counts.
+	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	loadFeed(ctx, tr, base, cfg, 2*time.Second, rec)
+	before := handlerTimes(ctx, base)
+	lat, errs, achieved := loadFeed(ctx, tr, base, cfg, cfg.Duration, rec)
+	after := handlerTimes(ctx, base)
+	res.HandlerRequests, res.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
+	if cfg.Wrk != "" {
+		report, err := runWrk(ctx, cfg, base, dir)
+		if err != nil {
+			return res, err
+		}
+		res.WrkReport = report
+	}
 	stopStream()
 	swg.Wait()
 	res.StreamEvents = rec.events.Load()
 	res.Requests, res.Errors, res.AchievedRate = len(lat), errs, achieved
+	logSeconds(log, lat, int(cfg.Rate))
 	slices.Sort(lat)
 	q := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -281,6 +318,104 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}
 	res.ServePeakBytes = int64(PeakRSS(servePID))
 	return res, nil
+}
+
+// handlerCounts are the server's feed requests so far and those done
+// within 10 ms, from its duration histogram.
+type handlerCounts struct{ n, le10ms uint64 }
+
+func handlerTimes(ctx context.Context, base string) handlerCounts {
+	var c handlerCounts
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return c
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "vetrina_http_request_duration_seconds") || !strings.Contains(line, `route="GET /v1/feed"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "vetrina_http_request_duration_seconds_count"):
+			c.n = uint64(v)
+		case strings.Contains(line, `le="0.01"`):
+			c.le10ms = uint64(v)
+		}
+	}
+	return c
+}
+
+// wrkConnections is wrk's concurrency; each connection waits between its
+// requests so that together they keep to the rate.
+const wrkConnections = 64
+
+// wrkScript asks for the feed of a random user, a share of them unknown
+// to the model, and paces each connection to its share of the rate.
+const wrkScript = `
+local users, unknown, pause = %d, %f, %d
+math.randomseed(%d)
+request = function()
+  local u = math.random(1, users)
+  if math.random() < unknown then u = users + u end
+  return wrk.format("GET", "/v1/feed?user_id=" .. u .. "&limit=20")
+end
+delay = function() return pause end
+`
+
+// runWrk runs wrk against base for cfg.Duration at about cfg.Rate and
+// returns its latency distribution and summary lines.
+func runWrk(ctx context.Context, cfg RankingConfig, base, dir string) (string, error) {
+	script := filepath.Join(dir, "feed.lua")
+	pause := int(float64(wrkConnections) / cfg.Rate * 1000) // ms between a connection's requests
+	body := fmt.Sprintf(wrkScript, cfg.Users, cfg.UnknownShare, max(0, pause-1), cfg.Seed)
+	if err := os.WriteFile(script, []byte(body), 0o644); err != nil {
+		return "", fmt.Errorf("write wrk script: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, cfg.Wrk, "-t2", "-c"+strconv.Itoa(wrkConnections), "-d"+cfg.Duration.String(), "--latency", "-s", script, base)
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("run wrk: %w", err)
+	}
+	var keep strings.Builder
+	dist := 0 // lines of the latency distribution still to keep
+	for _, line := range strings.Split(string(out), "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "Latency Distribution"):
+			dist = 4 // 50%, 75%, 90%, 99%
+		case dist > 0:
+			dist--
+			keep.WriteString("    " + t + "\n")
+		case strings.HasPrefix(t, "Requests/sec"), strings.Contains(t, "requests in"), strings.HasPrefix(t, "Non-2xx"), strings.HasPrefix(t, "Socket errors"):
+			keep.WriteString("    " + t + "\n")
+		}
+	}
+	return keep.String(), nil
+}
+
+// logSeconds logs the p99 of each second of the load (requests by due
+// time), which tells a steady tail from a burst.
+func logSeconds(log *slog.Logger, lat []time.Duration, perSecond int) {
+	if perSecond <= 0 {
+		return
+	}
+	var p99s []string
+	for i := 0; i < len(lat); i += perSecond {
+		sec := slices.Clone(lat[i:min(len(lat), i+perSecond)])
+		slices.Sort(sec)
+		p99s = append(p99s, sec[int(0.99*float64(len(sec)-1))].Round(100*time.Microsecond).String())
+	}
+	log.Info("bench: p99 per second of load", "p99", strings.Join(p99s, " "))
 }
 
 // trainModel runs `vetrina train` as a child process: its time and peak
@@ -425,6 +560,7 @@ func waitModel(ctx context.Context, base string, timeout time.Duration) error {
 // latest views, so the load can ask for feeds that the stream just changed.
 type recentUsers struct {
 	sim.Writer
+	follow map[string]bool // the event topics; others are dropped
 	mu     sync.Mutex
 	ring   [4096]uint64
 	n      int
@@ -432,6 +568,12 @@ type recentUsers struct {
 }
 
 func (r *recentUsers) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	// The catalog is not what the server follows: it is dropped rather than
+	// burst into the broker while the load runs.
+	msgs = slices.DeleteFunc(msgs, func(m kafka.Message) bool { return !r.follow[m.Topic] })
+	if len(msgs) == 0 {
+		return nil
+	}
 	r.mu.Lock()
 	for _, m := range msgs {
 		if u, err := strconv.ParseUint(string(m.Key), 10, 64); err == nil && len(m.Value) > 0 && m.Value[0] == '{' {
@@ -454,13 +596,12 @@ func (r *recentUsers) pick(rng *rand.Rand) (uint64, bool) {
 	return r.ring[(r.n-1-rng.IntN(min(k, 256)))%len(r.ring)], true
 }
 
-// loadFeed sends GET /v1/feed open-loop at cfg.Rate for cfg.Duration:
+// loadFeed sends GET /v1/feed open-loop at cfg.Rate for d:
 // request i is due at start + i/rate whatever happened to the others, and
 // its latency counts from when it was due (no coordinated omission).
-func loadFeed(ctx context.Context, base string, cfg RankingConfig, rec *recentUsers) ([]time.Duration, int, float64) {
-	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
+func loadFeed(ctx context.Context, tr *http.Transport, base string, cfg RankingConfig, d time.Duration, rec *recentUsers) ([]time.Duration, int, float64) {
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	total := int(cfg.Rate * cfg.Duration.Seconds())
+	total := int(cfg.Rate * d.Seconds())
 	lat := make([]time.Duration, total)
 	var errs atomic.Int64
 	var next atomic.Int64

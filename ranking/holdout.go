@@ -147,6 +147,7 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		}
 		items, sigs := m.Data.UserRow(u)
 		usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+		usr.sortExclude()
 		nb := m.denseFeatures(usr, factor)
 		posList := make([]int32, 0, len(pos))
 		for i := range pos {
@@ -158,7 +159,7 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 			m.fillDense(usr, p, factor, nb, &fp)
 			for range randomNegatives {
 				neg := int32(rng.IntN(n))
-				if pos[neg] || usr.exclude[neg] {
+				if pos[neg] || usr.excludes(neg) {
 					continue
 				}
 				var fn, d Features
@@ -290,9 +291,10 @@ func holdoutPools(m *Model, fut Future, seed int64) []pool {
 func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *rand.Rand) (pool, bool) {
 	items, sigs := m.Data.UserRow(u)
 	usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+	usr.sortExclude()
 	var p pool
 	for i := range pos {
-		if !usr.exclude[i] {
+		if !usr.excludes(i) {
 			p.nRel++
 		}
 	}
@@ -302,7 +304,7 @@ func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *ran
 	nb := m.denseFeatures(usr, factor)
 	in := map[int32]bool{}
 	add := func(i int32) {
-		if in[i] || usr.exclude[i] {
+		if in[i] || usr.excludes(i) {
 			return
 		}
 		in[i] = true

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -49,21 +51,13 @@ func (ix *Index) prepare(f *Factors) {
 	}
 }
 
-// dot32 is x·y in float32 with four accumulators.
+// blas32 is gonum's pure-Go BLAS, whose float32 kernels have SIMD
+// assembly on amd64: 2.6 times the speed of a scalar loop at k=64.
+var blas32 gonum.Implementation
+
+// dot32 is x·y in float32 (len(y) ≥ len(x)).
 func dot32(x, y []float32) float32 {
-	var s0, s1, s2, s3 float32
-	n := len(x) &^ 3
-	y = y[:len(x)]
-	for j := 0; j < n; j += 4 {
-		s0 += x[j] * y[j]
-		s1 += x[j+1] * y[j+1]
-		s2 += x[j+2] * y[j+2]
-		s3 += x[j+3] * y[j+3]
-	}
-	for j := n; j < len(x); j++ {
-		s0 += x[j] * y[j]
-	}
-	return s0 + s1 + s2 + s3
+	return blas32.Sdot(len(x), x, 1, y, 1)
 }
 
 // indexTrainSample bounds the items k-means iterates over; the rest are
@@ -138,44 +132,70 @@ func (ix *Index) nearest(v []float64) int {
 // items, each cluster's longest vectors first), best first. Without an index (small
 // catalogs) it scans every item.
 func (ix *Index) Search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool) []int32 {
-	h := newTopK(n)
-	consider := func(i int32) {
-		if skip != nil && skip(i) {
-			return
-		}
-		h.offer(i, floats.Dot(x, f.ItemVec(i)))
-	}
+	return ix.search(f, x, n, probe, budget, skip, &searchScratch{})
+}
+
+// searchScratch is the memory of a search, reused across searches.
+type searchScratch struct {
+	h, best topK
+	x32     []float32 // the query in float32
+	scores  []float32 // of one cluster's items
+	out     []int32
+}
+
+// search is Search with reused memory; the result is valid until the next
+// search with s.
+func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool, s *searchScratch) []int32 {
+	h, best := &s.h, &s.best
+	h.reset(n)
 	if ix == nil {
 		for i := range f.NumItems() {
-			consider(int32(i))
-		}
-	} else {
-		x32 := make([]float32, len(x))
-		for j, v := range x {
-			x32[j] = float32(v)
-		}
-		best := newTopK(probe)
-		for c := range ix.Lists {
-			best.offer(int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K]))
-		}
-		left := budget
-		for _, c := range best.sorted() {
-			l, vecs := ix.Lists[c], ix.vecs[c]
-			if len(l) > left {
-				l = l[:left]
+			if skip == nil || !skip(int32(i)) {
+				h.offer(int32(i), floats.Dot(x, f.ItemVec(int32(i))))
 			}
-			for k, i := range l {
-				if skip != nil && skip(i) {
-					continue
-				}
-				h.offer(i, float64(dot32(x32, vecs[k*ix.K:(k+1)*ix.K])))
+		}
+		s.out = h.appendSorted(s.out[:0])
+		return s.out
+	}
+	x32 := slices.Grow(s.x32[:0], len(x))[:len(x)]
+	s.x32 = x32
+	for j, v := range x {
+		x32[j] = float32(v)
+	}
+	best.reset(probe)
+	for c := range ix.Lists {
+		best.offer(int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K]))
+	}
+	// The clusters, best first (in s.out until the items replace them).
+	clusters := best.appendSorted(s.out[:0])
+	left := budget
+	for _, c := range clusters {
+		l, vecs := ix.Lists[c], ix.vecs[c]
+		if len(l) > left {
+			l = l[:left]
+		}
+		// The cluster's vectors are one row-major matrix: one
+		// matrix-vector product scores them all.
+		scores := slices.Grow(s.scores[:0], len(l))[:len(l)]
+		s.scores = scores
+		blas32.Sgemv(blas.NoTrans, len(l), ix.K, 1, vecs[:len(l)*ix.K], ix.K, x32, 1, 0, scores, 1)
+		for k, i := range l {
+			// Most items do not beat the heap's weakest, and skip (a
+			// random access into a catalog-sized array) is then not
+			// needed.
+			v := float64(scores[k])
+			if h.full(v) || skip != nil && skip(i) {
+				continue
 			}
-			if left -= len(l); left <= 0 {
-				break
-			}
+			h.push(i, v)
+		}
+		if left -= len(l); left <= 0 {
+			break
 		}
 	}
-	return h.sorted()
+	// clusters shared s.out's memory; it is consumed.
+	s.out = h.appendSorted(s.out[:0])
+	return s.out
 }
 
 type scored struct {
@@ -184,7 +204,7 @@ type scored struct {
 }
 
 // topK keeps the k best scored items: a min-heap on score whose root is the
-// weakest kept. Typed, so pushing does not allocate.
+// weakest kept. Typed, so pushing does not allocate; reusable with reset.
 type topK struct {
 	k int
 	h []scored
@@ -192,7 +212,26 @@ type topK struct {
 
 func newTopK(k int) *topK { return &topK{k: k, h: make([]scored, 0, k)} }
 
+// reset empties t and sets its capacity to k.
+func (t *topK) reset(k int) {
+	t.k = k
+	t.h = slices.Grow(t.h[:0], k)
+}
+
+// offer considers item: a score not above the weakest of a full heap
+// returns at once (inlined), which is what most offers do.
 func (t *topK) offer(item int32, score float64) {
+	if !t.full(score) {
+		t.push(item, score)
+	}
+}
+
+// full reports whether score would not make it into t.
+func (t *topK) full(score float64) bool {
+	return len(t.h) == t.k && (t.k == 0 || score <= t.h[0].score)
+}
+
+func (t *topK) push(item int32, score float64) {
 	if len(t.h) < t.k {
 		t.h = append(t.h, scored{item, score})
 		for i := len(t.h) - 1; i > 0; {
@@ -203,9 +242,6 @@ func (t *topK) offer(item int32, score float64) {
 			t.h[p], t.h[i] = t.h[i], t.h[p]
 			i = p
 		}
-		return
-	}
-	if t.k == 0 || score <= t.h[0].score {
 		return
 	}
 	t.h[0] = scored{item, score}
@@ -231,15 +267,21 @@ func (t *topK) down(i, n int) {
 }
 
 // sorted returns the kept items, best first; t is emptied.
-func (t *topK) sorted() []int32 {
-	out := make([]int32, len(t.h))
+func (t *topK) sorted() []int32 { return t.appendSorted(nil) }
+
+// appendSorted appends the kept items to dst's end, best first, and
+// returns only what it appended (dst's earlier items stay as they were);
+// t is emptied.
+func (t *topK) appendSorted(dst []int32) []int32 {
+	n0 := len(dst)
+	dst = slices.Grow(dst, len(t.h))[:n0+len(t.h)]
 	for n := len(t.h); n > 0; n-- {
-		out[n-1] = t.h[0].item
+		dst[n0+n-1] = t.h[0].item
 		t.h[0] = t.h[n-1]
 		t.down(0, n-1)
 	}
 	t.h = t.h[:0]
-	return out
+	return dst[n0:]
 }
 
 // topN returns the indexes of the n largest values of s, best first.

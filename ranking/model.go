@@ -61,8 +61,18 @@ type derived struct {
 	trendFeat  []float64 // FeatTrending per item
 	recentFeat []float64 // FeatRecent per item
 	convFeat   []float64 // FeatConversion per item
-	fresh      [][]int32 // per category: in-stock items nobody interacted with
-	topCats    []int32   // categories by trending mass, for users without history
+	// item packs what a request reads per candidate into one 32-byte
+	// record: one cache miss per candidate instead of one per array.
+	item    []itemInfo
+	fresh   [][]int32 // per category: in-stock items nobody interacted with
+	topCats []int32   // categories by trending mass, for users without history
+}
+
+// itemInfo is an item's per-request data; see derived.item.
+type itemInfo struct {
+	trend, recent, conv float64
+	cat                 int32
+	inStock             bool
 }
 
 // Train builds a Model from d. The model shares d's arrays, so d must not be
@@ -147,6 +157,10 @@ func (m *Model) derive() {
 			m.convFeat[i] = math.Log(r / mean)
 		}
 	}
+	m.item = make([]itemInfo, n)
+	for i := range m.item {
+		m.item[i] = itemInfo{trend: m.trendFeat[i], recent: m.recentFeat[i], conv: m.convFeat[i], cat: d.ItemCategory[i], inStock: d.Items[i].InStock}
+	}
 	if m.Index != nil {
 		m.Index.prepare(m.Factors)
 	}
@@ -186,23 +200,23 @@ type user struct {
 	x        []float64
 	recent   []int32
 	catShare []float64
-	exclude  map[int32]bool
-	bought   map[int32]bool
+	exclude  []int32        // the history, sorted
+	bought   map[int32]bool // nil until the user bought something
 	topCats  []int32
 }
 
 // userFrom builds a user from a history of dense items with signals. x is
 // the user's vector (trained or folded in), possibly nil.
 func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
-	u := &user{x: x, catShare: make([]float64, len(m.Data.Categories)), exclude: make(map[int32]bool, len(items)), bought: map[int32]bool{}}
+	u := &user{x: x, catShare: make([]float64, len(m.Data.Categories)), exclude: items}
 	w := m.Factors.Weights
 	total := 0.0
-	order := make([]int, len(items))
+	var recent topK // the most recent, by last event time
+	recent.reset(recentHistory)
 	for k, i := range items {
-		order[k] = k
-		u.exclude[i] = true
+		recent.offer(int32(k), float64(sigs[k].Last))
 		if sigs[k].Purchases > 0 {
-			u.bought[i] = true
+			u.buy(i)
 		}
 		if c := m.Data.ItemCategory[i]; c >= 0 {
 			s := w.Strength(sigs[k])
@@ -215,8 +229,7 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 			u.catShare[c] /= total
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sigs[b].Last, sigs[a].Last) })
-	for _, k := range order[:min(len(order), recentHistory)] {
+	for _, k := range recent.sorted() {
 		u.recent = append(u.recent, items[k])
 	}
 	for c, s := range u.catShare {
@@ -228,50 +241,85 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 	return u
 }
 
+// sortExclude sorts a private copy of the history for excludes.
+func (u *user) sortExclude() {
+	u.exclude = slices.Clone(u.exclude)
+	slices.Sort(u.exclude)
+}
+
+// excludes reports whether i is in the user's history; sortExclude first.
+func (u *user) excludes(i int32) bool {
+	_, ok := slices.BinarySearch(u.exclude, i)
+	return ok
+}
+
+// buy notes that the user bought i.
+func (u *user) buy(i int32) {
+	if u.bought == nil {
+		u.bought = map[int32]bool{}
+	}
+	u.bought[i] = true
+}
+
 // scratch is a request's working memory, sized to the model's items and
 // reused across requests (Ranker pools them): dense neighbour scores and a
 // set of items, each cleared by generation or by the list of what was
 // touched, so a request costs nothing per catalog item.
 type scratch struct {
-	nbScore []float64
-	nbBest  []float64
-	nbFrom  []int32
+	nb      []nbScore
+	slot    []slot
 	touched []int32 // items with a neighbour score
-	mark    []uint32
 	gen     uint32
 	ids     []int32
 	cands   []cand
 	kept    []cand
 	x32     []float32
+	search  searchScratch
+	top     topK
+	sorted  []int32
+}
+
+// nbScore is an item's neighbour feature and the recent product
+// contributing most to it.
+type nbScore struct {
+	score, best float64
+	from        int32
+}
+
+// slot marks an item as taken by this request (mark == gen) and where it
+// is among the candidates.
+type slot struct {
+	mark uint32
+	cand int32
 }
 
 func newScratch(n int) *scratch {
-	return &scratch{nbScore: make([]float64, n), nbBest: make([]float64, n), nbFrom: make([]int32, n), mark: make([]uint32, n)}
+	return &scratch{nb: make([]nbScore, n), slot: make([]slot, n)}
 }
 
 // reset clears what the previous request left.
 func (s *scratch) reset() {
 	for _, i := range s.touched {
-		s.nbScore[i], s.nbBest[i] = 0, 0
+		s.nb[i] = nbScore{}
 	}
 	s.touched = s.touched[:0]
 	s.ids = s.ids[:0]
 	if s.gen++; s.gen == 0 {
-		clear(s.mark)
+		clear(s.slot)
 		s.gen = 1
 	}
 }
 
 // see marks i and reports whether it was unmarked.
 func (s *scratch) see(i int32) bool {
-	if s.mark[i] == s.gen {
+	if s.slot[i].mark == s.gen {
 		return false
 	}
-	s.mark[i] = s.gen
+	s.slot[i].mark = s.gen
 	return true
 }
 
-func (s *scratch) seen(i int32) bool { return s.mark[i] == s.gen }
+func (s *scratch) seen(i int32) bool { return s.slot[i].mark == s.gen }
 
 // neighbourScores fills s with the items near the user's recent products:
 // FeatNeighbour and the recent product contributing most to each.
@@ -281,12 +329,13 @@ func (m *Model) neighbourScores(u *user, s *scratch) {
 		items, sims := m.Neighbours.Of(h)
 		for k, j := range items {
 			c := w * float64(sims[k])
-			if s.nbScore[j] == 0 {
+			e := &s.nb[j]
+			if e.score == 0 {
 				s.touched = append(s.touched, j)
 			}
-			s.nbScore[j] += c
-			if c > s.nbBest[j] {
-				s.nbBest[j], s.nbFrom[j] = c, h
+			e.score += c
+			if c > e.best {
+				e.best, e.from = c, h
 			}
 		}
 		w *= 0.85
@@ -299,20 +348,21 @@ func (m *Model) features(u *user, i int32, s *scratch, f *Features) {
 	if u.x != nil {
 		factor = floats.Dot(u.x, m.Factors.ItemVec(i))
 	}
-	m.fill(u, i, factor, s.nbScore[i], f)
+	m.fill(u, i, factor, s.nb[i].score, f)
 }
 
 // fill fills f for item i given its factor and neighbour features.
 func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
+	it := &m.item[i]
 	f[FeatFactor] = factor
 	f[FeatNeighbour] = nb
-	f[FeatTrending] = m.trendFeat[i]
-	f[FeatRecent] = m.recentFeat[i]
+	f[FeatTrending] = it.trend
+	f[FeatRecent] = it.recent
 	f[FeatCategory] = 0
-	if c := m.Data.ItemCategory[i]; c >= 0 {
-		f[FeatCategory] = u.catShare[c]
+	if it.cat >= 0 {
+		f[FeatCategory] = u.catShare[it.cat]
 	}
-	f[FeatConversion] = m.convFeat[i]
+	f[FeatConversion] = it.conv
 }
 
 // ScoreAll writes the blend's score of every item for training user u into

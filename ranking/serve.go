@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +24,8 @@ type Config struct {
 	MaxDepth     int     // deepest position a cursor may reach; default 500
 	MaxPerBrand  int     // products of one brand per page; default 3
 	Relevance    float64 // MMR trade-off: 1 = pure score, 0 = pure diversity; default 0.8
-	Probe        int     // index clusters searched per request at most; default 16
-	ScanBudget   int     // items scanned per request at most; default 2000
+	Probe        int     // index clusters searched per request at most; default 8
+	ScanBudget   int     // items scanned per request at most; default 600
 	SessionUsers int     // sessions kept; default 1,000,000
 	SessionTTL   time.Duration
 	LiveWindow   time.Duration // a product is on air this long after its last live event; default 10m
@@ -42,8 +43,8 @@ func (c *Config) defaults() {
 	def(&c.MaxLimit, 100)
 	def(&c.MaxDepth, 500)
 	def(&c.MaxPerBrand, 3)
-	def(&c.Probe, 16)
-	def(&c.ScanBudget, 2000)
+	def(&c.Probe, 8)
+	def(&c.ScanBudget, 600)
 	def(&c.SessionUsers, 1_000_000)
 	if c.Relevance <= 0 || c.Relevance > 1 {
 		c.Relevance = 0.8
@@ -75,7 +76,7 @@ type Ranker struct {
 // scratch returns a cleared scratch sized for m.
 func (r *Ranker) scratch(m *Model) *scratch {
 	n := m.Data.NumItems()
-	if s, ok := r.scratches.Get().(*scratch); ok && len(s.mark) == n {
+	if s, ok := r.scratches.Get().(*scratch); ok && len(s.slot) == n {
 		s.reset()
 		return s
 	}
@@ -279,6 +280,8 @@ func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
 const (
 	personalCandidates  = 100
 	neighbourCandidates = 100
+	trendingPerCategory = 40 // from each trending list, per top category
+	trendingGlobal      = 60 // from each trending list, overall
 )
 
 // cand is one candidate product of a request.
@@ -290,6 +293,7 @@ type cand struct {
 	score  float64
 	live   uint64 // influencer, if on air
 	fresh  bool
+	taken  bool    // placed by rerank
 	rel    float64 // normalised score for MMR
 	maxSim float64
 }
@@ -300,26 +304,32 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	r.m.feeds.WithLabelValues(kind).Inc()
 	sc := r.scratch(m)
 	defer r.scratches.Put(sc)
+	// The history is marked first: from then on one lookup says "already
+	// a candidate or excluded".
+	for _, i := range usr.exclude {
+		sc.see(i)
+	}
 	m.neighbourScores(usr, sc)
 
 	add := func(i int32) {
-		if sc.seen(i) || usr.exclude[i] || !m.Data.Items[i].InStock {
+		if !m.item[i].inStock || !sc.see(i) {
 			return
 		}
-		sc.see(i)
+		sc.slot[i].cand = int32(len(sc.ids))
 		sc.ids = append(sc.ids, i)
 	}
 	if usr.x != nil {
-		for _, i := range m.Index.Search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, func(i int32) bool { return usr.exclude[i] }) {
+		for _, i := range m.Index.search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, sc.seen, &sc.search) {
 			add(i)
 		}
 	}
 	if len(sc.touched) > 0 {
-		t := newTopK(neighbourCandidates)
+		sc.top.reset(neighbourCandidates)
 		for _, i := range sc.touched {
-			t.offer(i, sc.nbScore[i])
+			sc.top.offer(i, sc.nb[i].score)
 		}
-		for _, i := range t.sorted() {
+		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
+		for _, i := range sc.sorted {
 			add(i)
 		}
 	}
@@ -332,12 +342,12 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		for _, c := range cats {
 			if int(c) < len(t.ByCategory) {
 				bc := t.ByCategory[c]
-				for _, i := range bc[:min(40, len(bc))] {
+				for _, i := range bc[:min(trendingPerCategory, len(bc))] {
 					add(i)
 				}
 			}
 		}
-		for _, i := range t.Global[:min(60, len(t.Global))] {
+		for _, i := range t.Global[:min(trendingGlobal, len(t.Global))] {
 			add(i)
 		}
 	}
@@ -364,22 +374,28 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		}
 	}
 	cands := grow(&sc.cands, len(sc.ids))
-	lo, hi := math.Inf(1), math.Inf(-1)
 	for k := range cands {
 		c := &cands[k]
-		c.item = sc.ids[k]
-		if m.Index != nil && usr.x != nil {
+		*c = cand{item: sc.ids[k]}
+		if x32 != nil {
 			// The index's float32 copy: half the memory traffic of x·y.
-			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), sc.nbScore[c.item], &c.f)
+			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), sc.nb[c.item].score, &c.f)
 		} else {
 			m.features(usr, c.item, sc, &c.f)
 		}
 		c.score = m.Blend.Score(&c.f)
-		if inf, ok := onAir[m.Data.Items[c.item].ID]; ok {
-			c.live = inf
-			c.score += m.Blend.LiveBoost
+	}
+	for id, inf := range onAir {
+		if i, ok := m.Data.ItemIndex(id); ok && sc.seen(i) {
+			if k := sc.slot[i].cand; int(k) < len(cands) && cands[k].item == i {
+				cands[k].live = inf
+				cands[k].score += m.Blend.LiveBoost
+			}
 		}
-		lo, hi = math.Min(lo, c.score), math.Max(hi, c.score)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k := range cands {
+		lo, hi = math.Min(lo, cands[k].score), math.Max(hi, cands[k].score)
 	}
 	for k := range cands {
 		c := &cands[k]
@@ -387,21 +403,24 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		if hi > lo {
 			c.rel = (c.score - lo) / (hi - lo)
 		}
-		c.cat, c.brand = m.Data.ItemCategory[c.item], m.Data.Items[c.item].Brand
 	}
 	means := meanFeatures(cands)
 	// Diversity only reorders the strongest: keep 3× the depth for MMR.
 	if keep := max(3*depth, 60); len(cands) > keep {
-		t := newTopK(keep)
+		sc.top.reset(keep)
 		for k := range cands {
-			t.offer(int32(k), cands[k].score)
+			sc.top.offer(int32(k), cands[k].score)
 		}
-		top := t.sorted()
-		kept := grow(&sc.kept, len(top))
-		for k, j := range top {
+		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
+		kept := grow(&sc.kept, len(sc.sorted))
+		for k, j := range sc.sorted {
 			kept[k] = cands[j]
 		}
 		cands = kept
+	}
+	for k := range cands {
+		c := &cands[k]
+		c.cat, c.brand = m.item[c.item].cat, m.Data.Items[c.item].Brand
 	}
 	order := r.rerank(cands, depth, limit)
 	order = spliceFresh(order, fresh, sc, limit, depth)
@@ -425,8 +444,7 @@ func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
 	var items []int32
 	var sigs []Signal
 	if known {
-		its, ss := m.Data.UserRow(u)
-		items, sigs = append(items, its...), append(sigs, ss...)
+		items, sigs = m.Data.UserRow(u) // shared with the model: copied before a change
 	}
 	evs, version, _ := r.sessions.view(userID)
 	var bought []int32
@@ -435,6 +453,9 @@ func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
 		i, ok := m.Data.ItemIndex(ev.ProductID)
 		if !ok || ev.Unix <= m.Reference && known {
 			continue // unknown to the model, or already in its data
+		}
+		if fresh == 0 {
+			items, sigs = slices.Clone(items), slices.Clone(sigs)
 		}
 		fresh++
 		k := -1
@@ -473,7 +494,7 @@ func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
 	}
 	usr := m.userFrom(items, sigs, x)
 	for _, i := range bought {
-		usr.bought[i] = true
+		usr.buy(i)
 	}
 	return usr, kind
 }
@@ -495,22 +516,39 @@ func recentPairs(items []int32, sigs []Signal, n int) ([]int32, []Signal) {
 // MaxPerBrand products of a brand per page, down to depth.
 func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 	out := make([]*cand, 0, depth)
-	taken := make([]bool, len(cands))
-	brandCount := map[uint64]int{}
+	// Brands on the current page with their counts: a page has at most
+	// limit of them, so a slice beats a map.
+	type brandCount struct {
+		brand uint64
+		n     int
+	}
+	var brands []brandCount
+	count := func(b uint64) *brandCount {
+		for k := range brands {
+			if brands[k].brand == b {
+				return &brands[k]
+			}
+		}
+		return nil
+	}
 	lambda := r.cfg.Relevance
 	for len(out) < depth && len(out) < len(cands) {
 		if len(out)%limit == 0 {
-			clear(brandCount) // a new page
+			brands = brands[:0] // a new page
 		}
-		best, bestV, capped := -1, math.Inf(-1), -1
+		best, bestV, capped, cappedV := -1, math.Inf(-1), -1, math.Inf(-1)
 		for k := range cands {
-			if taken[k] {
+			c := &cands[k]
+			if c.taken {
 				continue
 			}
-			v := lambda*cands[k].rel - (1-lambda)*cands[k].maxSim
-			if brandCount[cands[k].brand] >= r.cfg.MaxPerBrand {
-				if capped < 0 || v > lambda*cands[capped].rel-(1-lambda)*cands[capped].maxSim {
-					capped = k
+			v := lambda*c.rel - (1-lambda)*c.maxSim
+			if v <= bestV && v <= cappedV && capped >= 0 {
+				continue // neither the best nor a better capped one
+			}
+			if bc := count(c.brand); bc != nil && bc.n >= r.cfg.MaxPerBrand {
+				if capped < 0 || v > cappedV {
+					capped, cappedV = k, v
 				}
 				continue
 			}
@@ -521,13 +559,17 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 		if best < 0 {
 			best = capped // only capped brands left
 		}
-		taken[best] = true
 		c := &cands[best]
+		c.taken = true
 		out = append(out, c)
-		brandCount[c.brand]++
+		if bc := count(c.brand); bc != nil {
+			bc.n++
+		} else {
+			brands = append(brands, brandCount{c.brand, 1})
+		}
 		for k := range cands {
 			o := &cands[k]
-			if taken[k] || o.maxSim == 1 {
+			if o.taken || o.maxSim == 1 {
 				continue
 			}
 			sim := 0.0
@@ -621,8 +663,8 @@ func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
 	}
 	switch best {
 	case FeatNeighbour:
-		if sc.nbScore[c.item] > 0 {
-			h := sc.nbFrom[c.item]
+		if sc.nb[c.item].score > 0 {
+			h := sc.nb[c.item].from
 			verb := "viewed"
 			if usr.bought[h] {
 				verb = "bought"

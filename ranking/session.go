@@ -141,6 +141,15 @@ type Lives struct {
 	mu     sync.RWMutex
 	window int64
 	onAir  map[uint64]liveShow // by product
+	// snap is the last OnAir answer, reused within its second unless a
+	// product came on air since (added).
+	snap  atomic.Pointer[onAirSnap]
+	added atomic.Bool
+}
+
+type onAirSnap struct {
+	sec int64
+	m   map[uint64]uint64
 }
 
 type liveShow struct {
@@ -159,15 +168,31 @@ func (l *Lives) Record(ev Event) {
 		return
 	}
 	l.mu.Lock()
-	if cur, ok := l.onAir[ev.ProductID]; !ok || ev.Unix >= cur.last {
+	cur, ok := l.onAir[ev.ProductID]
+	if !ok || ev.Unix >= cur.last {
 		l.onAir[ev.ProductID] = liveShow{influencer: ev.InfluencerID, last: ev.Unix}
 	}
 	l.mu.Unlock()
+	if !ok || cur.influencer != ev.InfluencerID {
+		l.added.Store(true)
+	}
 }
 
-// OnAir returns the products on air at now, with their influencer.
+// OnAir returns the products on air at now, with their influencer. The map
+// is shared between the calls of one second: callers must not change it.
 func (l *Lives) OnAir(now time.Time) map[uint64]uint64 {
-	limit := now.Unix() - l.window
+	sec := now.Unix()
+	if s := l.snap.Load(); s != nil && s.sec == sec && !l.added.Load() {
+		return s.m
+	}
+	l.added.Store(false)
+	out := l.onAirAt(sec)
+	l.snap.Store(&onAirSnap{sec: sec, m: out})
+	return out
+}
+
+func (l *Lives) onAirAt(sec int64) map[uint64]uint64 {
+	limit := sec - l.window
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	out := make(map[uint64]uint64, len(l.onAir))

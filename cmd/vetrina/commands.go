@@ -250,6 +250,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	reuse := f.Bool("reuse", false, "reuse the events already loaded in the bench_ranking database and the snapshot in --dir")
 	serveProfile := f.String("serve-cpuprofile", "", "the server writes a CPU profile of its run here")
 	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
+	wrk := f.Bool("wrk", false, "after the Go load, drive the same rate with wrk (must be on PATH) as a cross-check")
 	seed := f.Int64("seed", 11, "simulator seed")
 	ch := f.clickhouse("")
 	if err := f.parse(args); err != nil {
@@ -259,9 +260,15 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	if err != nil {
 		return err
 	}
+	wrkPath := ""
+	if *wrk {
+		if wrkPath, err = exec.LookPath("wrk"); err != nil {
+			return fmt.Errorf("bench ranking --wrk: %w (apt-get install wrk)", err)
+		}
+	}
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
-		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile,
+		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath,
 		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
 	})
 	if err != nil {

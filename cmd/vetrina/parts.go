@@ -198,7 +198,7 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		st.Close()
 		return nil, err
 	}
-	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Checks: ingestChecks(in, st), Logger: log}
+	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Registerer: reg, Checks: ingestChecks(in, st), Logger: log}
 	var rp *rankingPart
 	var trainStore *store.Store
 	if rf != nil {

@@ -99,7 +99,7 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	reg := newRegistry()
 	rp := newRankingPart(rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Feed: rp.ranker, Logger: log,
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Logger: log,
 		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": rp.check}})
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
