@@ -36,8 +36,11 @@ type Config struct {
 	// Checks are run by /readyz; every one must pass.
 	Checks map[string]Check
 	// Feed serves /v1/feed and /v1/products/{id}/similar (nil: not served).
-	Feed   Feeder
-	Logger *slog.Logger
+	Feed Feeder
+	// Matching serves the brand and influencer routes and plans (nil: not
+	// served).
+	Matching Matcher
+	Logger   *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -73,6 +76,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Feed != nil {
 		handle("GET /v1/feed", http.HandlerFunc(s.feed))
 		handle("GET /v1/products/{id}/similar", http.HandlerFunc(s.similar))
+	}
+	if cfg.Matching != nil {
+		handle("GET /v1/brands/{id}/influencers", http.HandlerFunc(s.brandInfluencers))
+		handle("GET /v1/influencers/{id}", http.HandlerFunc(s.influencer))
+		handle("POST /v1/plans", http.HandlerFunc(s.plan))
 	}
 	s.srv = &http.Server{
 		Handler:           mux,

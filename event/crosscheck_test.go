@@ -158,8 +158,39 @@ func randInfluencer(r *rand.Rand) *Influencer {
 		Followers:    []uint64{0, uint64(r.Intn(1e6)), r.Uint64()}[r.Intn(3)],
 		Country:      randString(r, 10, 64, false),
 		Categories:   cats,
+		Fee:          []float64{0, randPrice(r)}[r.Intn(2)],
 		UpdatedAt:    randTime(r),
 	}
+}
+
+func randLive(r *rand.Rand) *Live {
+	var products []uint64
+	switch r.Intn(4) {
+	case 0: // absent: nil
+	case 1:
+		products = []uint64{}
+	default:
+		products = make([]uint64, 1+r.Intn(maxLiveProducts))
+		for i := range products {
+			products[i] = randID(r)
+		}
+	}
+	l := &Live{
+		LiveID:       randID(r),
+		InfluencerID: randID(r),
+		ProductIDs:   products,
+		StartedAt:    randTime(r),
+		UpdatedAt:    randTime(r),
+	}
+	if r.Intn(2) == 0 {
+		l.SponsorBrandID, l.Fee = randID(r), randPrice(r)
+	}
+	if r.Intn(2) == 0 {
+		// Between started_at and the latest time accepted.
+		lo, hi := l.StartedAt.UnixNano(), testNow.Add(DefaultMaxFuture).UnixNano()
+		l.EndedAt = time.Unix(0, lo+r.Int63n(hi-lo+1)).In(l.StartedAt.Location())
+	}
+	return l
 }
 
 // asciiJSON rewrites every non-ASCII rune of a JSON text as a \u escape
@@ -216,6 +247,7 @@ func TestCrossCheckEncodingJSON(t *testing.T) {
 		{KindView, func(r *rand.Rand) any { return randView(r) }},
 		{KindPurchase, func(r *rand.Rand) any { return randPurchase(r) }},
 		{KindInfluencer, func(r *rand.Rand) any { return randInfluencer(r) }},
+		{KindLive, func(r *rand.Rand) any { return randLive(r) }},
 	}
 	for _, g := range gens {
 		t.Run(g.kind.String(), func(t *testing.T) {

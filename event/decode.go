@@ -179,6 +179,39 @@ func (d *Decoder) nonNegative() (float64, *Error) {
 	return f, err
 }
 
+// optNonNegative reads an optional non-negative number; null means 0.
+func (d *Decoder) optNonNegative() (float64, *Error) {
+	if d.s.isNull() {
+		return 0, nil
+	}
+	return d.nonNegative()
+}
+
+// requiredTime reads a required time field and checks its range.
+func (d *Decoder) requiredTime(name string) (time.Time, *Error) {
+	if err := d.notNull(name); err != nil {
+		return time.Time{}, err
+	}
+	t, err := d.s.time()
+	if err == nil {
+		err = d.checkTime(name, t)
+	}
+	return t, err
+}
+
+// optTime reads an optional time field; null is the zero time.
+func (d *Decoder) optTime(name string) (time.Time, *Error) {
+	d.s.field = name
+	if d.s.isNull() {
+		return time.Time{}, nil
+	}
+	t, err := d.s.time()
+	if err == nil {
+		err = d.checkTime(name, t)
+	}
+	return t, err
+}
+
 // fields tracks which required members were seen.
 type fields uint32
 
@@ -574,6 +607,9 @@ func (d *Decoder) Influencer(data []byte, in *Influencer) error {
 				}
 				seen |= 1 << 4
 			}
+		case "fee":
+			d.s.field = "fee"
+			in.Fee, err = d.optNonNegative()
 		case "updated_at":
 			if err = d.notNull("updated_at"); err == nil {
 				if in.UpdatedAt, err = d.s.time(); err == nil {
@@ -590,6 +626,72 @@ func (d *Decoder) Influencer(data []byte, in *Influencer) error {
 		return err
 	}
 	return asError(seen.missing(1<<len(influencerFields)-1, influencerFields))
+}
+
+var liveFields = []string{"live_id", "influencer_id", "started_at", "updated_at"}
+
+// maxLiveProducts bounds product_ids of a live message.
+const maxLiveProducts = 1000
+
+// Live decodes a live catalog message into l.
+func (d *Decoder) Live(data []byte, l *Live) error {
+	if err := d.begin(data); err != nil {
+		return err
+	}
+	*l = Live{}
+	var seen fields
+	err := d.s.object(func(key []byte) *Error {
+		var err *Error
+		switch string(key) {
+		case "live_id":
+			if err = d.notNull("live_id"); err == nil {
+				l.LiveID, err = d.id()
+				seen |= 1 << 0
+			}
+		case "influencer_id":
+			if err = d.notNull("influencer_id"); err == nil {
+				l.InfluencerID, err = d.id()
+				seen |= 1 << 1
+			}
+		case "sponsor_brand_id":
+			d.s.field = "sponsor_brand_id"
+			l.SponsorBrandID, err = d.optID()
+		case "fee":
+			d.s.field = "fee"
+			l.Fee, err = d.optNonNegative()
+		case "product_ids":
+			d.s.field = "product_ids"
+			l.ProductIDs = nil
+			if !d.s.isNull() {
+				l.ProductIDs, err = d.s.ids(make([]uint64, 0, 8))
+				if err == nil && len(l.ProductIDs) > maxLiveProducts {
+					err = &Error{Reason: ReasonOutOfRange, Field: "product_ids", Msg: "more than " + strconv.Itoa(maxLiveProducts)}
+				}
+			}
+		case "started_at":
+			l.StartedAt, err = d.requiredTime("started_at")
+			seen |= 1 << 2
+		case "ended_at":
+			l.EndedAt, err = d.optTime("ended_at")
+		case "updated_at":
+			l.UpdatedAt, err = d.requiredTime("updated_at")
+			seen |= 1 << 3
+		default:
+			err = d.s.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := seen.missing(1<<len(liveFields)-1, liveFields); err != nil {
+		return err
+	}
+	if !l.EndedAt.IsZero() && l.EndedAt.Before(l.StartedAt) {
+		return &Error{Reason: ReasonOutOfRange, Field: "ended_at",
+			Msg: l.EndedAt.Format(time.RFC3339Nano) + " is before started_at " + l.StartedAt.Format(time.RFC3339Nano)}
+	}
+	return nil
 }
 
 // asError keeps a nil *Error from becoming a non-nil error interface.

@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,6 +198,53 @@ func validCases() []validCase {
 			want: wantInfluencer(func(in *Influencer) { in.Handle = "@élène" })},
 		{name: "influencer/unknown fields", kind: KindInfluencer, data: msg(KindInfluencer, "socials", `{"ig":"@ann","tt":["@ann2"]}`),
 			want: wantInfluencer(nil)},
+		{name: "influencer/fee", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "1500.5"),
+			want: wantInfluencer(func(in *Influencer) { in.Fee = 1500.5 })},
+		{name: "influencer/fee zero", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "0"),
+			want: wantInfluencer(nil)},
+		{name: "influencer/fee null", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "null"),
+			want: wantInfluencer(nil)},
+		{name: "influencer/fee exponent", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "1.2e3"),
+			want: wantInfluencer(func(in *Influencer) { in.Fee = 1200 })},
+
+		// Live
+		{name: "live/base on air", kind: KindLive, data: msg(KindLive), want: wantLive(nil)},
+		{name: "live/ended sponsored", kind: KindLive,
+			data: msg(KindLive, "sponsor_brand_id", "55", "fee", "1500.50", "ended_at", `"2026-05-01T10:00:00Z"`),
+			want: wantLive(func(l *Live) { l.SponsorBrandID, l.Fee, l.EndedAt = 55, 1500.5, baseTS })},
+		{name: "live/ended when it started", kind: KindLive, data: msg(KindLive, "ended_at", `"2026-05-01T11:00:00+02:00"`),
+			want: wantLive(func(l *Live) { l.EndedAt = l.StartedAt })},
+		{name: "live/ended_at before started_at in the message", kind: KindLive,
+			data: `{"ended_at":` + ms(baseTS) + `,` + msg(KindLive)[1:],
+			want: wantLive(func(l *Live) { l.EndedAt = baseTS })},
+		{name: "live/optional null", kind: KindLive,
+			data: msg(KindLive, "sponsor_brand_id", "null", "fee", "null", "ended_at", "null"),
+			want: wantLive(nil)},
+		{name: "live/optional zero", kind: KindLive, data: msg(KindLive, "sponsor_brand_id", `"0"`, "fee", "0"),
+			want: wantLive(nil)},
+		{name: "live/no product_ids", kind: KindLive, data: msg(KindLive, "product_ids", absent),
+			want: wantLive(func(l *Live) { l.ProductIDs = nil })},
+		{name: "live/product_ids null", kind: KindLive, data: msg(KindLive, "product_ids", "null"),
+			want: wantLive(func(l *Live) { l.ProductIDs = nil })},
+		{name: "live/product_ids empty", kind: KindLive, data: msg(KindLive, "product_ids", " [ ] "),
+			want: wantLive(func(l *Live) { l.ProductIDs = []uint64{} })},
+		{name: "live/ids as strings", kind: KindLive,
+			data: msg(KindLive, "live_id", `"44"`, "influencer_id", `"33"`, "sponsor_brand_id", `"55"`, "product_ids", `[ "22" , 23, "18446744073709551615" ]`),
+			want: wantLive(func(l *Live) { l.SponsorBrandID, l.ProductIDs = 55, []uint64{22, 23, 1<<64 - 1} })},
+		{name: "live/repeated products", kind: KindLive, data: msg(KindLive, "product_ids", `[22,22,23,22]`),
+			want: wantLive(func(l *Live) { l.ProductIDs = []uint64{22, 22, 23, 22} })},
+		{name: "live/1000 products", kind: KindLive,
+			data: msg(KindLive, "product_ids", "["+strings.TrimSuffix(strings.Repeat("7,", 1000), ",")+"]"),
+			want: wantLive(func(l *Live) { l.ProductIDs = slices.Repeat([]uint64{7}, 1000) })},
+		{name: "live/times as millis", kind: KindLive,
+			data: msg(KindLive, "started_at", ms(baseTS), "ended_at", ms(baseTS.Add(90*time.Minute)), "updated_at", ms(baseTS.Add(90*time.Minute))),
+			want: wantLive(func(l *Live) {
+				l.StartedAt, l.EndedAt, l.UpdatedAt = baseTS, baseTS.Add(90*time.Minute), baseTS.Add(90*time.Minute)
+			})},
+		{name: "live/updated_at before started_at", kind: KindLive, data: msg(KindLive, "updated_at", `"2026-05-01T08:00:00Z"`),
+			want: wantLive(func(l *Live) { l.UpdatedAt = baseTS.Add(-2 * time.Hour) })},
+		{name: "live/unknown fields", kind: KindLive, data: msg(KindLive, "title", `"Spring glow"`, "stats", unknown),
+			want: wantLive(nil)},
 	}
 	for i := range cs {
 		if cs[i].name == "view/duplicate member last wins" {
@@ -238,6 +286,9 @@ var wrongTypeValues = map[string][]string{
 	tDwell:   {`1.5`, `"a"`, `true`, `{}`},
 	tBool:    {`"true"`, `1`, `0`, `{}`},
 	tStrs:    {`"beauty"`, `{}`, `[1]`, `["a",null]`, `["a",["b"]]`, `[true]`},
+	tOptFee:  {`"9.99"`, `true`, `{}`, `[1]`},
+	tOptTime: {`true`, `{}`, `["2026-05-01T10:00:00Z"]`},
+	tOptIDs:  {`1`, `"1"`, `{}`, `[true]`, `["x"]`, `[1.5]`, `[[1]]`, `[null]`, `[1,"1.5"]`, `[1,{}]`},
 }
 
 // Values that are not valid JSON at all; all give malformed_json whatever
@@ -346,6 +397,18 @@ func badCases() []badCase {
 		{KindBrand, "name", `"` + strings.Repeat("n", 1025) + `"`, ReasonOutOfRange, "name too long", ""},
 		{KindProduct, "category", `"` + strings.Repeat("c", 257) + `"`, ReasonOutOfRange, "category too long", ""},
 		{KindInfluencer, "categories", "[" + strings.TrimSuffix(strings.Repeat(`"c",`, 65), ",") + "]", ReasonOutOfRange, "65 categories", "64"},
+		{KindInfluencer, "fee", "-0.01", ReasonOutOfRange, "negative fee", "negative"},
+		{KindLive, "live_id", "0", ReasonOutOfRange, "zero live_id", "positive"},
+		{KindLive, "influencer_id", `"0"`, ReasonOutOfRange, "zero influencer_id", "positive"},
+		{KindLive, "sponsor_brand_id", "-3", ReasonOutOfRange, "negative sponsor", "negative"},
+		{KindLive, "fee", "-1500", ReasonOutOfRange, "negative fee", "negative"},
+		{KindLive, "product_ids", "[22,0]", ReasonOutOfRange, "zero product id", "positive"},
+		{KindLive, "product_ids", `["0"]`, ReasonOutOfRange, "zero product id string", "positive"},
+		{KindLive, "product_ids", "[22,-1]", ReasonOutOfRange, "negative product id", "negative"},
+		{KindLive, "product_ids", "[18446744073709551616]", ReasonOutOfRange, "product id overflow", "64 bits"},
+		{KindLive, "product_ids", "[" + strings.TrimSuffix(strings.Repeat("7,", 1001), ",") + "]", ReasonOutOfRange, "1001 products", "1000"},
+		{KindLive, "ended_at", `"2026-05-01T08:59:59.999Z"`, ReasonOutOfRange, "ended before it started", "before started_at"},
+		{KindLive, "ended_at", ms(baseTS.Add(-2 * time.Hour)), ReasonOutOfRange, "ended before it started, millis", "before started_at"},
 
 		// missing: empty required strings
 		{KindView, "event_id", `""`, ReasonMissing, "empty event_id", "empty"},
@@ -387,9 +450,24 @@ func badCases() []badCase {
 		{KindProduct, "updated_at", `"1970-01-01T00:00:00Z"`, ReasonBadTimestamp, "1970", ""},
 		{KindBrand, "updated_at", `"not a time"`, ReasonBadTimestamp, "unparsable", ""},
 		{KindInfluencer, "updated_at", ms(testNow.Add(48 * time.Hour)), ReasonBadTimestamp, "future", ""},
+		{KindLive, "started_at", `"1999-12-31T23:59:59Z"`, ReasonBadTimestamp, "started before 2000", "before 2000"},
+		{KindLive, "started_at", `"2030-01-01T00:00:00Z"`, ReasonBadTimestamp, "started in 2030", "future"},
+		{KindLive, "ended_at", `"2030-01-01T00:00:00Z"`, ReasonBadTimestamp, "ends in 2030", "future"},
+		{KindLive, "ended_at", `"tomorrow"`, ReasonBadTimestamp, "unparsable end", "RFC 3339"},
+		{KindLive, "updated_at", `"1970-01-01T00:00:00Z"`, ReasonBadTimestamp, "1970", ""},
 	} {
 		add(badCase{name: c.kind.String() + "/" + c.name, kind: c.kind, data: msg(c.kind, c.field, c.val), reason: c.reason, field: c.field, msg: c.errWant})
 	}
+
+	// ended_at is checked against started_at whatever their order, and only
+	// once every field has been read: a missing field is reported first.
+	add(badCase{name: "live/ended before started, ended_at first", kind: KindLive,
+		data: `{"ended_at":"2026-05-01T08:00:00Z",` + msg(KindLive)[1:], reason: ReasonOutOfRange, field: "ended_at", msg: "before started_at"})
+	add(badCase{name: "live/ended before started and no updated_at", kind: KindLive,
+		data: msg(KindLive, "ended_at", `"2026-05-01T08:00:00Z"`, "updated_at", absent), reason: ReasonMissing, field: "updated_at"})
+	// The whole product_ids array is checked as JSON before its elements.
+	add(badCase{name: "live/product_ids bad element then bad JSON", kind: KindLive,
+		data: msg(KindLive, "product_ids", `[0,"x",]`), reason: ReasonMalformed, field: "product_ids"})
 
 	// Tighter limits.
 	add(badCase{name: "chat/MaxString", kind: KindChat, data: msg(KindChat, "text", `"hello"`), lim: Limits{MaxString: 4}, reason: ReasonOutOfRange, field: "text"})
@@ -453,6 +531,11 @@ func TestDecodeErrorMessages(t *testing.T) {
 		{KindView, msg(KindView, "ts", `"2030-01-01T00:00:00Z"`), []string{"bad_timestamp", "ts", "future"}},
 		{KindView, msg(KindView, "product_id", absent), []string{"missing_field", "product_id"}},
 		{KindChat, msg(KindChat, "text", `{}`), []string{"wrong_type", "text", "string"}},
+		{KindLive, msg(KindLive, "ended_at", `"2026-05-01T08:30:00Z"`), []string{"out_of_range", "ended_at", "2026-05-01T08:30:00Z", "before started_at", "2026-05-01T09:00:00Z"}},
+		{KindLive, msg(KindLive, "fee", "-5"), []string{"out_of_range", "fee", "negative"}},
+		{KindLive, msg(KindLive, "live_id", absent), []string{"missing_field", "live_id"}},
+		{KindLive, msg(KindLive, "product_ids", `[1,true]`), []string{"wrong_type", "product_ids", "unsigned integer"}},
+		{KindLive, msg(KindLive, "product_ids", `"1,2"`), []string{"wrong_type", "product_ids", "array of ids"}},
 		{KindView, `{"event_id":`, []string{"malformed_json", "byte"}},
 		{KindView, msg(KindView) + "x", []string{"malformed_json", "trailing"}},
 	} {
@@ -523,6 +606,22 @@ func TestDecoderReuse(t *testing.T) {
 	}
 	if cats[0] != "éa" || cats[1] != "éb" {
 		t.Fatalf("earlier categories changed: %q", cats)
+	}
+	// Live: optional fields of an earlier message do not leak into the
+	// next, and decoded product ids are not shared.
+	var l Live
+	if err := d.Live([]byte(msg(KindLive, "sponsor_brand_id", "55", "fee", "10", "ended_at", ms(baseTS))), &l); err != nil {
+		t.Fatal(err)
+	}
+	products := l.ProductIDs
+	if err := d.Live([]byte(msg(KindLive, "product_ids", "[9]")), &l); err != nil {
+		t.Fatal(err)
+	}
+	if ok, diff := sameEvent(&l, wantLive(func(l *Live) { l.ProductIDs = []uint64{9} })); !ok {
+		t.Fatalf("reused live not reset: %s", diff)
+	}
+	if !slices.Equal(products, []uint64{22, 23}) {
+		t.Fatalf("earlier product ids changed: %v", products)
 	}
 	// A failed decode followed by a good one works.
 	var v View
@@ -603,7 +702,10 @@ func TestParseRFC3339MatchesStdlib(t *testing.T) {
 }
 
 func TestKindNames(t *testing.T) {
-	want := []string{"views", "chats", "purchases", "products", "brands", "influencers"}
+	want := []string{"views", "chats", "purchases", "products", "brands", "influencers", "lives"}
+	if len(Kinds) != len(want) || int(numKinds) != len(want) {
+		t.Fatalf("%d kinds (numKinds %d), want %d", len(Kinds), numKinds, len(want))
+	}
 	for i, k := range Kinds {
 		if k.Plural() != want[i] {
 			t.Errorf("%d: %q", k, k.Plural())

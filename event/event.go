@@ -11,11 +11,12 @@ package event
 
 import "time"
 
-// Kind names one of the six message kinds; each has its own topic and table.
+// Kind names one of the message kinds; each has its own topic and table.
 type Kind uint8
 
 // The message kinds. Views, chats and purchases are events; products,
-// brands and influencers are catalog updates.
+// brands, influencers and lives are catalog updates (every version is
+// kept, the latest wins).
 const (
 	KindView Kind = iota
 	KindChat
@@ -23,13 +24,14 @@ const (
 	KindProduct
 	KindBrand
 	KindInfluencer
+	KindLive
 	numKinds
 )
 
 // Kinds lists every kind in a stable order.
-var Kinds = []Kind{KindView, KindChat, KindPurchase, KindProduct, KindBrand, KindInfluencer}
+var Kinds = []Kind{KindView, KindChat, KindPurchase, KindProduct, KindBrand, KindInfluencer, KindLive}
 
-var kindNames = [numKinds]string{"view", "chat", "purchase", "product", "brand", "influencer"}
+var kindNames = [numKinds]string{"view", "chat", "purchase", "product", "brand", "influencer", "live"}
 
 // String returns the singular name, e.g. "view".
 func (k Kind) String() string {
@@ -127,10 +129,33 @@ type Brand struct {
 
 // Influencer is a catalog update for a creator who runs lives.
 type Influencer struct {
-	InfluencerID uint64    `json:"influencer_id"`
-	Handle       string    `json:"handle"`
-	Followers    uint64    `json:"followers"`
-	Country      string    `json:"country"`
-	Categories   []string  `json:"categories"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	InfluencerID uint64   `json:"influencer_id"`
+	Handle       string   `json:"handle"`
+	Followers    uint64   `json:"followers"`
+	Country      string   `json:"country"`
+	Categories   []string `json:"categories"`
+	// Fee is the influencer's current rate card: what a brand pays, in
+	// EUR, per sponsored live; 0 means unknown.
+	Fee       float64   `json:"fee,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Live is a catalog update for one live-stream sale. Producers send a
+// version when the live starts (EndedAt zero: on air) and another when it
+// ends; the latest updated_at wins.
+type Live struct {
+	LiveID       uint64 `json:"live_id"`
+	InfluencerID uint64 `json:"influencer_id"`
+	// SponsorBrandID is the brand sponsoring the live; 0 for an organic
+	// live.
+	SponsorBrandID uint64 `json:"sponsor_brand_id,omitempty"`
+	// Fee is what the sponsor pays the influencer for this live, in EUR.
+	Fee float64 `json:"fee,omitempty"`
+	// ProductIDs are the products showcased, in order; nil if the message
+	// had none.
+	ProductIDs []uint64  `json:"product_ids"`
+	StartedAt  time.Time `json:"started_at"`
+	// EndedAt is zero while the live is on air.
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

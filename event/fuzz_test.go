@@ -132,7 +132,7 @@ func agreeWithStdlib(t *testing.T, k Kind, data []byte, v any) {
 			if n, err := strconv.ParseInt(x.String(), 10, 64); err != nil || n != int64(ours.(uint32)) {
 				bad()
 			}
-		case tMoney:
+		case tMoney, tOptFee:
 			x, ok := raw.(json.Number)
 			if !ok {
 				bad()
@@ -144,7 +144,7 @@ func agreeWithStdlib(t *testing.T, k Kind, data []byte, v any) {
 			if b, ok := raw.(bool); !ok || b != ours.(bool) {
 				bad()
 			}
-		case tTime:
+		case tTime, tOptTime:
 			switch x := raw.(type) {
 			case json.Number:
 				n, err := strconv.ParseInt(x.String(), 10, 64)
@@ -170,6 +170,26 @@ func agreeWithStdlib(t *testing.T, k Kind, data []byte, v any) {
 			}
 			for i, x := range xs {
 				if s, ok := x.(string); !ok || s != got[i] {
+					bad()
+				}
+			}
+		case tOptIDs:
+			xs, ok := raw.([]any)
+			got := ours.([]uint64)
+			if !ok || len(xs) != len(got) {
+				bad()
+			}
+			for i, x := range xs {
+				var n uint64
+				switch x := x.(type) {
+				case json.Number:
+					n = parseU64(x.String(), bad)
+				case string:
+					n = parseU64(x, bad)
+				default:
+					bad()
+				}
+				if n == 0 || n != got[i] {
 					bad()
 				}
 			}

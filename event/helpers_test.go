@@ -49,6 +49,10 @@ func decodeAs(d *Decoder, k Kind, data []byte) (any, error) {
 		var v Influencer
 		err := d.Influencer(data, &v)
 		return &v, err
+	case KindLive:
+		var v Live
+		err := d.Live(data, &v)
+		return &v, err
 	}
 	panic(fmt.Sprintf("unknown kind %d", k))
 }
@@ -69,13 +73,22 @@ const (
 	tDwell   = "dwell"   // optional milliseconds, at most a day
 	tBool    = "bool"    // required boolean
 	tStrs    = "strs"    // required array of strings
+	tOptFee  = "optfee"  // optional non-negative finite number, null or absent is 0
+	tOptTime = "opttime" // optional time, null or absent is the zero time
+	tOptIDs  = "optids"  // optional array of ids > 0, null or absent is nil
 )
 
 type fieldSpec struct {
 	name, typ string
 }
 
-func (f fieldSpec) required() bool { return f.typ != tOptID && f.typ != tDwell }
+func (f fieldSpec) required() bool {
+	switch f.typ {
+	case tOptID, tDwell, tOptFee, tOptTime, tOptIDs:
+		return false
+	}
+	return true
+}
 
 var schema = map[Kind][]fieldSpec{
 	KindView: {{"event_id", tNEStr}, {"ts", tTime}, {"user_id", tID}, {"product_id", tID},
@@ -89,7 +102,9 @@ var schema = map[Kind][]fieldSpec{
 		{"price", tMoney}, {"currency", tCur}, {"in_stock", tBool}, {"updated_at", tTime}},
 	KindBrand: {{"brand_id", tID}, {"name", tNEStr}, {"country", tStr}, {"updated_at", tTime}},
 	KindInfluencer: {{"influencer_id", tID}, {"handle", tNEStr}, {"followers", tUint},
-		{"country", tStr}, {"categories", tStrs}, {"updated_at", tTime}},
+		{"country", tStr}, {"categories", tStrs}, {"fee", tOptFee}, {"updated_at", tTime}},
+	KindLive: {{"live_id", tID}, {"influencer_id", tID}, {"sponsor_brand_id", tOptID}, {"fee", tOptFee},
+		{"product_ids", tOptIDs}, {"started_at", tTime}, {"ended_at", tOptTime}, {"updated_at", tTime}},
 }
 
 func knownField(k Kind, name string) bool {
@@ -125,6 +140,9 @@ var baseMembers = map[Kind][]member{
 	KindInfluencer: {{"influencer_id", `33`}, {"handle", `"@ann"`}, {"followers", `1000`},
 		{"country", `"IT"`}, {"categories", `["beauty","fashion"]`},
 		{"updated_at", `"2026-05-01T10:00:00Z"`}},
+	// A live on air: started, not ended, organic.
+	KindLive: {{"live_id", `44`}, {"influencer_id", `33`}, {"product_ids", `[22,23]`},
+		{"started_at", `"2026-05-01T09:00:00Z"`}, {"updated_at", `"2026-05-01T10:00:00Z"`}},
 }
 
 // absent, as a value in msg's mods, deletes the member.
@@ -218,6 +236,15 @@ func wantInfluencer(f func(*Influencer)) *Influencer {
 	return v
 }
 
+func wantLive(f func(*Live)) *Live {
+	v := &Live{LiveID: 44, InfluencerID: 33, ProductIDs: []uint64{22, 23},
+		StartedAt: baseTS.Add(-time.Hour), UpdatedAt: baseTS}
+	if f != nil {
+		f(v)
+	}
+	return v
+}
+
 func wantBase(k Kind) any {
 	switch k {
 	case KindView:
@@ -232,6 +259,8 @@ func wantBase(k Kind) any {
 		return wantBrand(nil)
 	case KindInfluencer:
 		return wantInfluencer(nil)
+	case KindLive:
+		return wantLive(nil)
 	}
 	panic("unknown kind")
 }

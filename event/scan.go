@@ -478,6 +478,45 @@ func (s *scanner) strings(dst []string) ([]string, *Error) {
 	}
 }
 
+// ids reads an array of positive ids (numbers or decimal strings, as
+// uint reads them), appending them to dst.
+func (s *scanner) ids(dst []uint64) ([]uint64, *Error) {
+	isArray := s.peek() == '['
+	start := s.pos
+	// Check the syntax of the whole value first: invalid JSON is reported
+	// as such even when an element before the fault is wrong too.
+	if err := s.skip(); err != nil {
+		return nil, err
+	}
+	if !isArray {
+		return nil, s.wrongType("an array of ids")
+	}
+	s.pos = start + 1
+	if s.peek() == ']' {
+		s.pos++
+		return dst, nil
+	}
+	for {
+		id, err := s.uint()
+		if err != nil {
+			return nil, err
+		}
+		if id == 0 {
+			return nil, &Error{Reason: ReasonOutOfRange, Field: s.field, Msg: "ids must be positive"}
+		}
+		dst = append(dst, id)
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return dst, nil
+		default:
+			return nil, s.malformed("want ',' or ']'")
+		}
+	}
+}
+
 // skip consumes any JSON value, checking its syntax.
 func (s *scanner) skip() *Error {
 	return s.skipDepth(0)

@@ -140,17 +140,25 @@ func TestIngest_ValidAndInvalid_LandOnceWithReasons(t *testing.T) {
 	catalog := []kafka.Message{
 		{Topic: topics[event.KindProduct], Key: []byte("5"), Value: []byte(`{"product_id":5,"brand_id":1,"category":"kitchen","title":"Pan","price":30,"currency":"EUR","in_stock":true,"updated_at":"2026-01-01T00:00:00Z"}`)},
 		{Topic: topics[event.KindProduct], Key: []byte("5"), Value: []byte(`{"product_id":5,"brand_id":1,"category":"kitchen","title":"Pan v2","price":25,"currency":"EUR","in_stock":false,"updated_at":"2026-01-02T00:00:00Z"}`)},
-		{Topic: topics[event.KindInfluencer], Key: []byte("9"), Value: []byte(`{"influencer_id":9,"handle":"chef","followers":1200,"country":"IT","categories":["kitchen","home"],"updated_at":"2026-01-01T00:00:00Z"}`)},
+		{Topic: topics[event.KindInfluencer], Key: []byte("9"), Value: []byte(`{"influencer_id":9,"handle":"chef","followers":1200,"country":"IT","categories":["kitchen","home"],"fee":800,"updated_at":"2026-01-01T00:00:00Z"}`)},
 		{Topic: topics[event.KindBrand], Key: []byte("1"), Value: []byte(`{"brand_id":1,"name":"Pans & Co","country":"IT","updated_at":"2026-01-01T00:00:00Z"}`)},
 	}
-	produce(t, b.Addr(), append(append(views, purchases...), catalog...)...)
+	// A sponsored live: on air, then ended; and two that are rejected.
+	lives := []kafka.Message{
+		{Topic: topics[event.KindLive], Key: []byte("70"), Value: []byte(`{"live_id":70,"influencer_id":9,"sponsor_brand_id":1,"fee":800,"product_ids":[5],"started_at":"2026-01-03T18:00:00Z","updated_at":"2026-01-03T18:00:00Z"}`)},
+		{Topic: topics[event.KindLive], Key: []byte("70"), Value: []byte(`{"live_id":70,"influencer_id":9,"sponsor_brand_id":1,"fee":800,"product_ids":[5],"started_at":"2026-01-03T18:00:00Z","ended_at":"2026-01-03T19:30:00Z","updated_at":"2026-01-03T19:30:00Z"}`)},
+		{Topic: topics[event.KindLive], Key: []byte("71"), Value: []byte(`{"live_id":71,"influencer_id":9,"started_at":"2026-01-03T18:00:00Z","ended_at":"2026-01-03T17:00:00Z","updated_at":"2026-01-03T18:00:00Z"}`)},
+		{Topic: topics[event.KindLive], Key: []byte("72"), Value: []byte(`{"live_id":72,"influencer_id":9,"fee":-10,"started_at":"2026-01-03T18:00:00Z","updated_at":"2026-01-03T18:00:00Z"}`)},
+	}
+	produce(t, b.Addr(), append(append(append(views, purchases...), catalog...), lives...)...)
 
 	testenv.Eventually(t, 30*time.Second, func() error {
 		n, _ := count(t, st, store.TableViews)
 		dl, _ := count(t, st, store.TableDeadLetters)
 		p, _ := count(t, st, store.TablePurchases)
-		if n != 500 || dl != uint64(len(bad))+1 || p != 1 {
-			return fmt.Errorf("views %d (want 500), dead letters %d (want %d), purchases %d (want 1)", n, dl, len(bad)+1, p)
+		l, _ := count(t, st, store.TableLiveVersions)
+		if n != 500 || dl != uint64(len(bad))+3 || p != 1 || l != 2 {
+			return fmt.Errorf("views %d (want 500), dead letters %d (want %d), purchases %d (want 1), live versions %d (want 2)", n, dl, len(bad)+3, p, l)
 		}
 		return nil
 	})
@@ -168,6 +176,24 @@ func TestIngest_ValidAndInvalid_LandOnceWithReasons(t *testing.T) {
 		if got := counterValue(t, reg, "vetrina_ingest_dead_letters_total", map[string]string{"topic": topics[event.KindView], "reason": string(bm.reason)}); got < 1 {
 			t.Errorf("dead letter metric for reason %s = %v, want ≥ 1", bm.reason, got)
 		}
+	}
+	if got := counterValue(t, reg, "vetrina_ingest_dead_letters_total", map[string]string{"topic": topics[event.KindLive], "reason": string(event.ReasonOutOfRange)}); got != 2 {
+		t.Errorf("dead letter metric for lives out of range = %v, want 2 (ended before started, negative fee)", got)
+	}
+	ctx := context.Background()
+	ls, err := st.Lives(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || ls[0].LiveID != 70 || ls[0].SponsorBrandID != 1 || ls[0].Fee != 800 || !ls[0].EndedAt.Equal(time.Date(2026, 1, 3, 19, 30, 0, 0, time.UTC)) {
+		t.Errorf("lives view = %+v, want live 70 ended at 19:30 with its sponsor and fee", ls)
+	}
+	infl, err := st.Influencers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infl) != 1 || infl[0].Fee != 800 {
+		t.Errorf("influencers view = %+v, want influencer 9 at fee 800", infl)
 	}
 	stop()
 }

@@ -20,6 +20,7 @@ type RowDecoder struct {
 	product    event.Product
 	brand      event.Brand
 	influencer event.Influencer
+	live       event.Live
 }
 
 // NewRowDecoder returns a RowDecoder for kind with an empty batch.
@@ -38,6 +39,8 @@ func NewRowDecoder(kind event.Kind, lim event.Limits) *RowDecoder {
 		d.rows = &store.BrandRows{}
 	case event.KindInfluencer:
 		d.rows = &store.InfluencerRows{}
+	case event.KindLive:
+		d.rows = &store.LiveRows{}
 	}
 	return d
 }
@@ -64,9 +67,12 @@ func (d *RowDecoder) Decode(value []byte) (id string, ts time.Time, err error) {
 	case event.KindBrand:
 		err = d.dec.Brand(value, &d.brand)
 		return "", d.brand.UpdatedAt, err
-	default:
+	case event.KindInfluencer:
 		err = d.dec.Influencer(value, &d.influencer)
 		return "", d.influencer.UpdatedAt, err
+	default:
+		err = d.dec.Live(value, &d.live)
+		return "", d.live.UpdatedAt, err
 	}
 }
 
@@ -85,5 +91,7 @@ func (d *RowDecoder) Append(partition int32, offset int64) {
 		r.Add(&d.brand, partition, offset)
 	case *store.InfluencerRows:
 		r.Add(&d.influencer, partition, offset)
+	case *store.LiveRows:
+		r.Add(&d.live, partition, offset)
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // CatalogMessages returns one message per brand, product and influencer (in
 // that order, so brands precede their products), keyed by the entity ID in
-// decimal, with updated_at and Time set to now.
+// decimal, with updated_at and Time set to now. Influencers carry their Fee
+// (their rate card). Lives are in the generator's stream, not here.
 func (w *World) CatalogMessages(now time.Time) []Message {
 	now = now.UTC()
 	ts := appendTimestamp(nil, now)
@@ -65,7 +66,8 @@ func (w *World) CatalogMessages(now time.Time) []Message {
 			}
 			b = appendJSONString(b, c)
 		}
-		b = append(b, ']')
+		b = append(b, `],"fee":`...)
+		b = appendPrice(b, in.Fee)
 		b = appendUpdatedAt(b, ts)
 		add(event.KindInfluencer, in.ID, b)
 	}

@@ -1,9 +1,10 @@
 // Package sim is a seeded, reproducible simulator of live-commerce traffic
 // for Vetrina. It builds a World of users, brands, products and influencers
 // whose true (normally hidden) parameters stay accessible, generates the
-// event stream those parameters imply (views, chats and purchases in
-// simulated-time order, encoded per the wire contract of package event), and
-// can produce that stream to Kafka.
+// stream those parameters imply (views, chats and purchases, and a live
+// message as each live starts and ends, in simulated-time order, encoded per
+// the wire contract of package event), and can produce it to Kafka after
+// the catalog (brands, products, influencers with their fee).
 //
 // Everything is deterministic: NewWorld with the same Config builds the same
 // world, and NewGenerator with the same world, seed and start time emits
@@ -63,6 +64,16 @@
 // parameters when the live starts; purchases follow their view by up to a
 // few minutes, so a live's purchases are complete a few minutes after it
 // ends.
+//
+// Each live is also announced in the stream, as a catalog update of kind
+// event.KindLive keyed by its ID: a message when it starts (live_id,
+// influencer_id, sponsor_brand_id and fee when sponsored, product_ids,
+// started_at, updated_at = started_at) and a second version when it ends,
+// with ended_at (= updated_at), after its last view and before the chats and
+// purchases that trail it. The fee is the influencer's Fee, which
+// CatalogMessages also sends as the influencer's rate card. Live messages
+// take no random draws and no event IDs, so the events are the same with or
+// without them; Generator.Emitted and RunConfig.Count count events only.
 //
 // With DefaultConfig the stream has roughly 100 views for 5 chats and 1.5
 // purchases, about a third of the views in lives, and advances simulated

@@ -112,7 +112,11 @@ func appendDateTime(b []byte, sec int64) []byte {
 // appendTimestamp appends t as an RFC 3339 UTC timestamp with milliseconds,
 // e.g. 2025-03-01T12:00:00.250Z (without quotes).
 func appendTimestamp(b []byte, t time.Time) []byte {
-	ms := t.UnixMilli()
+	return appendUnixMillis(b, t.UnixMilli())
+}
+
+// appendUnixMillis appends Unix milliseconds ms as appendTimestamp does.
+func appendUnixMillis(b []byte, ms int64) []byte {
 	sec := floorDiv(ms, 1000)
 	b = appendDateTime(b, sec)
 	return appendMillis(b, ms-sec*1000)

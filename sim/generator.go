@@ -11,14 +11,14 @@ import (
 )
 
 // Message is one encoded message: a JSON object per the contract of package
-// event, keyed by user ID (events) or entity ID (catalog), as a decimal
-// string. Key and Value are never modified after they are returned.
+// event, keyed by user ID (events) or entity ID (catalog and lives), as a
+// decimal string. Key and Value are never modified after they are returned.
 type Message struct {
 	Kind  event.Kind
 	Key   []byte
 	Value []byte
 	// Time is the simulated time of the event, as in its ts (millisecond
-	// precision); for catalog messages, their updated_at.
+	// precision); for catalog and live messages, their updated_at.
 	Time time.Time
 }
 
@@ -81,6 +81,7 @@ type pending struct {
 	kind    event.Kind
 	surface event.Surface
 	qty     uint8
+	ended   bool // a live message: the live's end (else its start)
 }
 
 // liveState is a live in progress.
@@ -119,6 +120,9 @@ type Generator struct {
 	free       []*liveState
 	lives      []Live
 	busyUntil  []int64
+	// liveStartMS is the started_at, in Unix milliseconds, of each live
+	// whose start message was emitted (by live ID - 1).
+	liveStartMS []int64
 
 	queue   []pending // min-heap on (t, order)
 	order   uint64
@@ -196,11 +200,12 @@ func (g *Generator) millis(t int64) int64 {
 	return floorDiv(g.startNS+t, int64(time.Millisecond))
 }
 
-// Now returns the simulated time of the last emitted event (Start before
+// Now returns the simulated time of the last emitted message (Start before
 // the first).
 func (g *Generator) Now() time.Time { return g.start.Add(time.Duration(g.now)) }
 
-// Emitted returns the number of events emitted so far.
+// Emitted returns the number of events (views, chats and purchases) emitted
+// so far; live messages are not counted.
 func (g *Generator) Emitted() uint64 { return g.seq }
 
 // Lives returns the lives started so far, in start order (Live.ID is the
@@ -208,8 +213,11 @@ func (g *Generator) Emitted() uint64 { return g.seq }
 // ones may still be running.
 func (g *Generator) Lives() []Live { return append([]Live(nil), g.lives...) }
 
-// Next returns the next event message (a view, chat or purchase) in
-// simulated-time order.
+// Next returns the next message of the stream in simulated-time order: an
+// event (a view, chat or purchase), or a live message (event.KindLive,
+// keyed by live ID) when a live starts and again when it ends. Live
+// messages take no random draws and no event IDs: the events are the same
+// with or without them.
 func (g *Generator) Next() Message {
 	if !g.hasPrim {
 		g.drawPrimary()
@@ -389,8 +397,14 @@ func (g *Generator) startLive() {
 		live.TrueExpectedGMV += perSlot * s * meanQuantity * p.Price
 	}
 	g.lives = append(g.lives, live)
+	g.liveStartMS = append(g.liveStartMS, 0)
 	g.active = append(g.active, ls)
 	g.busyUntil[ii] = ls.end
+	// Its catalog messages, in the stream at its start and end: the start
+	// before any of its views, the end after all of them (views stop at
+	// the boundary) and before the chats and purchases that trail it.
+	g.push(pending{t: ls.start, live: ls.id, kind: event.KindLive})
+	g.push(pending{t: ls.end, live: ls.id, kind: event.KindLive, ended: true})
 }
 
 // meanBuyProb returns the mean over the audience in g.weights (of sum
@@ -663,8 +677,11 @@ const (
 	maxEncoded = 1 << 10
 )
 
-// emit encodes p as the next event.
+// emit encodes p as the next message.
 func (g *Generator) emit(p *pending) Message {
+	if p.kind == event.KindLive {
+		return g.emitLive(p)
+	}
 	g.seq++
 	g.now = p.t
 	// Encode straight into the slab; a message that does not fit in what is
@@ -735,6 +752,50 @@ func (g *Generator) emit(p *pending) Message {
 	g.slab = b
 	ms := g.millis(p.t)
 	return Message{Kind: p.kind, Key: key, Value: value, Time: time.UnixMilli(ms).UTC()}
+}
+
+// emitLive encodes the live message p: the live's start, or (p.ended) a
+// new version of it with ended_at. Lives are rare; their messages get
+// their own small buffers.
+func (g *Generator) emitLive(p *pending) Message {
+	g.now = p.t
+	l := &g.lives[p.live-1]
+	ms := g.millis(p.t)
+	if p.ended {
+		// On the wall clock, which may step back, the end must still not
+		// precede the start.
+		ms = max(ms, g.liveStartMS[p.live-1])
+	} else {
+		g.liveStartMS[p.live-1] = ms
+	}
+	b := make([]byte, 0, 160+21*len(l.ProductIDs))
+	b = append(b, `{"live_id":`...)
+	b = strconv.AppendUint(b, l.ID, 10)
+	b = append(b, `,"influencer_id":`...)
+	b = strconv.AppendUint(b, l.InfluencerID, 10)
+	if l.SponsorBrandID != 0 {
+		b = append(b, `,"sponsor_brand_id":`...)
+		b = strconv.AppendUint(b, l.SponsorBrandID, 10)
+		b = append(b, `,"fee":`...)
+		b = appendPrice(b, l.Fee)
+	}
+	b = append(b, `,"product_ids":[`...)
+	for i, id := range l.ProductIDs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	b = append(b, `],"started_at":"`...)
+	b = appendUnixMillis(b, g.liveStartMS[p.live-1])
+	if p.ended {
+		b = append(b, `","ended_at":"`...)
+		b = appendUnixMillis(b, ms)
+	}
+	b = append(b, `","updated_at":"`...)
+	b = appendUnixMillis(b, ms)
+	b = append(b, `"}`...)
+	return Message{Kind: event.KindLive, Key: strconv.AppendUint(nil, l.ID, 10), Value: b, Time: time.UnixMilli(ms).UTC()}
 }
 
 // appendTS appends the RFC 3339 millisecond UTC timestamp of simulated

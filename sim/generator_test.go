@@ -73,12 +73,14 @@ func TestWorldIndependentFamilies(t *testing.T) {
 	}
 }
 
-// decoded is one generated event, decoded with encoding/json.
+// decoded is one generated message (an event or a live), decoded with
+// encoding/json.
 type decoded struct {
 	kind     event.Kind
 	view     event.View
 	chat     event.Chat
 	purchase event.Purchase
+	live     event.Live
 }
 
 func (d *decoded) user() uint64 {
@@ -91,12 +93,15 @@ func (d *decoded) user() uint64 {
 	return d.purchase.UserID
 }
 
+// ts is the event time, or a live message's updated_at.
 func (d *decoded) ts() time.Time {
 	switch d.kind {
 	case event.KindView:
 		return d.view.TS
 	case event.KindChat:
 		return d.chat.TS
+	case event.KindLive:
+		return d.live.UpdatedAt
 	}
 	return d.purchase.TS
 }
@@ -118,6 +123,10 @@ func decodeEvent(w *World, m Message) (decoded, error) {
 	d := decoded{kind: m.Kind}
 	if !utf8.Valid(m.Value) || !json.Valid(m.Value) {
 		return d, fmt.Errorf("invalid JSON")
+	}
+	if m.Kind == event.KindLive {
+		err := checkLive(w, m, &d.live)
+		return d, err
 	}
 	checkProduct := func(id uint64, required bool) error {
 		if id == 0 && !required {
@@ -205,6 +214,53 @@ func decodeEvent(w *World, m Message) (decoded, error) {
 	return d, nil
 }
 
+// checkLive decodes the live message m strictly into l and checks it
+// against the wire contract (package event's decoder) and the world.
+func checkLive(w *World, m Message, l *event.Live) error {
+	if err := decodeStrict(m.Value, l); err != nil {
+		return err
+	}
+	var v event.Live
+	if err := event.NewDecoder(event.Limits{Now: func() time.Time { return m.Time }}).Live(m.Value, &v); err != nil {
+		return fmt.Errorf("rejected by the event decoder: %w", err)
+	}
+	in, ok := w.Influencer(l.InfluencerID)
+	if !ok {
+		return fmt.Errorf("unknown influencer %d", l.InfluencerID)
+	}
+	if l.SponsorBrandID != 0 {
+		if _, ok := w.Brand(l.SponsorBrandID); !ok {
+			return fmt.Errorf("unknown sponsor %d", l.SponsorBrandID)
+		}
+		if l.Fee != in.Fee {
+			return fmt.Errorf("fee %v, influencer's fee %v", l.Fee, in.Fee)
+		}
+	} else if l.Fee != 0 {
+		return fmt.Errorf("organic live with a fee")
+	}
+	if len(l.ProductIDs) == 0 {
+		return fmt.Errorf("no products")
+	}
+	for _, id := range l.ProductIDs {
+		if _, ok := w.Product(id); !ok {
+			return fmt.Errorf("unknown product %d", id)
+		}
+	}
+	switch {
+	case l.EndedAt.IsZero() && !l.UpdatedAt.Equal(l.StartedAt):
+		return fmt.Errorf("start message updated at %v, started at %v", l.UpdatedAt, l.StartedAt)
+	case !l.EndedAt.IsZero() && !l.UpdatedAt.Equal(l.EndedAt):
+		return fmt.Errorf("end message updated at %v, ended at %v", l.UpdatedAt, l.EndedAt)
+	}
+	if string(m.Key) != strconv.FormatUint(l.LiveID, 10) {
+		return fmt.Errorf("key %q for live %d", m.Key, l.LiveID)
+	}
+	if !l.UpdatedAt.Equal(m.Time) || l.UpdatedAt.Location() != time.UTC {
+		return fmt.Errorf("updated_at %v, message time %v", l.UpdatedAt, m.Time)
+	}
+	return nil
+}
+
 func TestEventsDecode(t *testing.T) {
 	w := smallWorld(t, 11)
 	g := NewGenerator(w, -5, testStart)
@@ -213,11 +269,25 @@ func TestEventsDecode(t *testing.T) {
 	kinds := map[event.Kind]int{}
 	surfaces := map[string]int{}
 	var prev time.Time
-	for i := range 50000 {
+	events, starts, ends := 0, 0, 0
+	for i := 0; events < 50000; i++ {
 		m := g.Next()
 		d, err := decodeEvent(w, m)
 		if err != nil {
 			t.Fatalf("message %d %s: %v", i, m.Value, err)
+		}
+		if ts := d.ts(); ts.Before(prev) {
+			t.Fatalf("message %d goes back in time: %v < %v", i, ts, prev)
+		} else {
+			prev = ts
+		}
+		if d.kind == event.KindLive {
+			if d.live.EndedAt.IsZero() {
+				starts++
+			} else {
+				ends++
+			}
+			continue
 		}
 		var id string
 		switch d.kind {
@@ -238,17 +308,27 @@ func TestEventsDecode(t *testing.T) {
 		}
 		ids[id] = true
 		kinds[d.kind]++
-		if ts := d.ts(); ts.Before(prev) {
-			t.Fatalf("message %d goes back in time: %v < %v", i, ts, prev)
-		} else {
-			prev = ts
+		if events == 0 && !bytes.HasPrefix(m.Value, []byte(`{"event_id":"e--5-1","ts":"2025-03-01T09:30:`)) {
+			t.Errorf("first event %s", m.Value)
 		}
-		if i == 0 && !bytes.HasPrefix(m.Value, []byte(`{"event_id":"e--5-1","ts":"2025-03-01T09:30:`)) {
-			t.Errorf("first message %s", m.Value)
-		}
+		events++
 	}
 	if !g.Now().Truncate(time.Millisecond).Equal(prev) || g.Emitted() != 50000 {
-		t.Errorf("Now = %v (last ts %v), Emitted = %d", g.Now(), prev, g.Emitted())
+		t.Errorf("Now = %v (last ts %v), Emitted = %d events", g.Now(), prev, g.Emitted())
+	}
+	// Every live that started by the last message was announced once; ends
+	// likewise. (Lives may be scheduled slightly ahead of Now.)
+	var started, ended int
+	for _, l := range g.Lives() {
+		if !l.Start.After(g.Now()) {
+			started++
+		}
+		if !l.End().After(g.Now()) {
+			ended++
+		}
+	}
+	if starts == 0 || starts != started || ends != ended {
+		t.Errorf("%d live start and %d end messages; %d lives started and %d ended by %v", starts, ends, started, ended, g.Now())
 	}
 	for _, k := range []event.Kind{event.KindView, event.KindChat, event.KindPurchase} {
 		if kinds[k] == 0 {
@@ -309,7 +389,8 @@ func TestCatalogMessages(t *testing.T) {
 				t.Fatalf("influencer %s: %v", m.Value, err)
 			}
 			want := w.Influencers[seen[m.Kind]]
-			if in.Handle != want.Handle || in.Followers != want.Followers || !slices.Equal(in.Categories, want.Categories) {
+			if in.Handle != want.Handle || in.Followers != want.Followers || !slices.Equal(in.Categories, want.Categories) ||
+				in.Fee != want.Fee || want.Fee <= 0 {
 				t.Fatalf("influencer %+v, want %+v", in, want)
 			}
 			id, wantID, updated = in.InfluencerID, want.ID, in.UpdatedAt
@@ -323,7 +404,8 @@ func TestCatalogMessages(t *testing.T) {
 	}
 }
 
-// sample is a decoded run of a generator.
+// sample is a decoded run of a generator: n events and the live messages
+// among them.
 type sample struct {
 	w      *World
 	g      *Generator
@@ -337,13 +419,16 @@ func generate(t *testing.T, cfg Config, genSeed int64, n int) *sample {
 		t.Fatal(err)
 	}
 	s := &sample{w: w, g: NewGenerator(w, genSeed, testStart), events: make([]decoded, 0, n)}
-	for i := range n {
+	for i, events := 0, 0; events < n; i++ {
 		m := s.g.Next()
 		d, err := decodeEvent(w, m)
 		if err != nil {
 			t.Fatalf("message %d %s: %v", i, m.Value, err)
 		}
 		s.events = append(s.events, d)
+		if m.Kind.IsEvent() {
+			events++
+		}
 	}
 	return s
 }
@@ -510,6 +595,59 @@ func TestLives(t *testing.T) {
 	if len(done) < 100 {
 		t.Fatalf("only %d complete lives", len(done))
 	}
+
+	t.Run("live messages bracket each live", func(t *testing.T) {
+		started := make([]bool, len(lives))
+		ended := make([]bool, len(lives))
+		for i := range s.events {
+			d := &s.events[i]
+			var id uint64
+			switch d.kind {
+			case event.KindLive:
+				l := &d.live
+				want := &lives[l.LiveID-1]
+				if l.InfluencerID != want.InfluencerID || l.SponsorBrandID != want.SponsorBrandID || l.Fee != want.Fee ||
+					!slices.Equal(l.ProductIDs, want.ProductIDs) || !l.StartedAt.Equal(want.Start.Truncate(time.Millisecond)) {
+					t.Fatalf("live message %+v for live %+v", *l, *want)
+				}
+				j := l.LiveID - 1
+				switch {
+				case l.EndedAt.IsZero() && started[j]:
+					t.Fatalf("live %d announced twice", l.LiveID)
+				case l.EndedAt.IsZero():
+					started[j] = true
+				case !started[j] || ended[j]:
+					t.Fatalf("live %d ended before it started, or twice", l.LiveID)
+				case !l.EndedAt.Equal(want.End().Truncate(time.Millisecond)):
+					t.Fatalf("live %d ended_at %v, want %v", l.LiveID, l.EndedAt, want.End())
+				default:
+					ended[j] = true
+				}
+				continue
+			case event.KindView:
+				id = d.view.LiveID
+			case event.KindChat:
+				id = d.chat.LiveID
+			case event.KindPurchase:
+				id = d.purchase.LiveID
+			}
+			if id == 0 {
+				continue
+			}
+			if !started[id-1] {
+				t.Fatalf("%s of live %d before its start message", d.kind, id)
+			}
+			if d.kind == event.KindView && ended[id-1] {
+				t.Fatalf("view of live %d after its end message", id)
+			}
+		}
+		now := s.g.Now()
+		for i, l := range lives {
+			if !l.Start.After(now) != started[i] || !l.End().After(now) != ended[i] {
+				t.Errorf("live %d (%v to %v): start message %v, end message %v, by %v", l.ID, l.Start, l.End(), started[i], ended[i], now)
+			}
+		}
+	})
 
 	t.Run("sponsored lives show the sponsor's products", func(t *testing.T) {
 		sponsored := 0

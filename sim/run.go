@@ -33,24 +33,25 @@ func DefaultTopics() Topics {
 
 // RunConfig controls Run.
 type RunConfig struct {
-	// Count is the number of events to produce, catalog excluded
-	// (0 = until ctx is done).
+	// Count is the number of events (views, chats and purchases) to
+	// produce, catalog and live messages excluded (0 = until ctx is done).
 	Count int
 	// Rate is the number of events per second of wall time (0 = as fast as
-	// possible).
+	// possible); live messages ride along unpaced.
 	Rate float64
 	// BatchSize is the number of messages per WriteMessages call (0 = 500).
-	// With a Rate, event batches are also capped at a tenth of a second's
+	// With a Rate, stream batches are also capped at a tenth of a second's
 	// worth of events so pacing stays smooth (the catalog is not paced).
 	BatchSize int
 }
 
 const defaultBatchSize = 500
 
-// Run writes w's catalog messages and then g's events to out, in batches,
-// paced at rc.Rate events per second. It returns the number of events
-// produced (catalog messages are not counted) once rc.Count events are
-// written. Cancelling ctx is a clean stop: Run returns the events written
+// Run writes w's catalog messages and then g's stream (events, and live
+// messages as lives start and end) to out, in batches, paced at rc.Rate
+// events per second. It returns the number of events produced (catalog and
+// live messages are not counted) once rc.Count events are written.
+// Cancelling ctx is a clean stop: Run returns the events written
 // so far and a nil error (a batch interrupted by the cancellation is not
 // counted, though g has moved past it). Any other write failure is
 // returned, wrapped, with the count of events written before it. Kafka timestamps
@@ -135,16 +136,21 @@ func Run(ctx context.Context, w *World, g *Generator, out Writer, topics Topics,
 			}
 		}
 		msgs = msgs[:0]
-		for range n {
-			msgs = append(msgs, g.Next())
+		events := 0
+		for events < n && len(msgs) < batch {
+			m := g.Next()
+			msgs = append(msgs, m)
+			if m.Kind.IsEvent() {
+				events++
+			}
 		}
 		if err := write(ctx, out, topics, msgs); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return produced, fmt.Errorf("sim: produce events %d-%d: %w", produced, produced+n, err)
+			return produced, fmt.Errorf("sim: produce events %d-%d: %w", produced, produced+events, err)
 		}
-		produced += n
+		produced += events
 		if now := time.Now(); now.Sub(lastLog) >= 10*time.Second {
 			lastLog = now
 			logger.Info("sim: progress", "produced", produced, "sim_time", g.Now(),

@@ -51,6 +51,7 @@ func TestDefaultTopics(t *testing.T) {
 	want := map[event.Kind]string{
 		event.KindView: "vetrina.views", event.KindChat: "vetrina.chats", event.KindPurchase: "vetrina.purchases",
 		event.KindProduct: "vetrina.products", event.KindBrand: "vetrina.brands", event.KindInfluencer: "vetrina.influencers",
+		event.KindLive: "vetrina.lives",
 	}
 	got := DefaultTopics()
 	if len(got) != len(want) {
@@ -71,23 +72,27 @@ func TestRun(t *testing.T) {
 		topicKind[v] = k
 	}
 	batches := func(size int) int { return (catalog + size - 1) / size }
+	// want is the number of events Run returns, or -1 for "the events
+	// among the wantStream stream messages written" when whole batches of
+	// messages (events and lives) are what a failure or cancellation keeps.
 	tests := []struct {
-		name      string
-		rc        RunConfig
-		failAt    int
-		cancelAt  int
-		want      int
-		wantErr   string
-		maxBatch  int // of events
-		minWallMS int
+		name       string
+		rc         RunConfig
+		failAt     int
+		cancelAt   int
+		want       int
+		wantStream int
+		wantErr    string
+		maxBatch   int // of stream messages
+		minWallMS  int
 	}{
-		{"count", RunConfig{Count: 1234, BatchSize: 100}, 0, 0, 1234, "", 100, 0},
-		{"default batch", RunConfig{Count: 1500}, 0, 0, 1500, "", 500, 0},
-		{"paced", RunConfig{Count: 300, Rate: 2000, BatchSize: 1000}, 0, 0, 300, "", 200, 100},
-		{"write error", RunConfig{Count: 1000, BatchSize: 100}, batches(100) + 3, 0, 200, "broker unavailable", 100, 0},
-		{"catalog write error", RunConfig{Count: 1000, BatchSize: 100}, 1, 0, 0, "produce catalog", 100, 0},
-		{"cancel stops cleanly", RunConfig{BatchSize: 100}, 0, batches(100) + 5, 500, "", 100, 0},
-		{"cancel while pacing", RunConfig{Rate: 50, BatchSize: 10}, 0, batches(10) + 2, 10, "", 5, 0},
+		{"count", RunConfig{Count: 1234, BatchSize: 100}, 0, 0, 1234, 0, "", 100, 0},
+		{"default batch", RunConfig{Count: 1500}, 0, 0, 1500, 0, "", 500, 0},
+		{"paced", RunConfig{Count: 300, Rate: 2000, BatchSize: 1000}, 0, 0, 300, 0, "", 200, 100},
+		{"write error", RunConfig{Count: 1000, BatchSize: 100}, batches(100) + 3, 0, -1, 200, "broker unavailable", 100, 0},
+		{"catalog write error", RunConfig{Count: 1000, BatchSize: 100}, 1, 0, 0, 0, "produce catalog", 100, 0},
+		{"cancel stops cleanly", RunConfig{BatchSize: 100}, 0, batches(100) + 5, -1, 500, "", 100, 0},
+		{"cancel while pacing", RunConfig{Rate: 50, BatchSize: 10}, 0, batches(10) + 2, -1, 10, "", 5, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,12 +112,22 @@ func TestRun(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if n != tt.want {
+			msgs := rec.messages()
+			stream := msgs[min(catalog, len(msgs)):]
+			events := 0
+			for _, m := range stream {
+				if topicKind[m.Topic].IsEvent() {
+					events++
+				}
+			}
+			if tt.want >= 0 && n != tt.want {
 				t.Errorf("Run produced %d events, want %d", n, tt.want)
 			}
-			msgs := rec.messages()
-			if len(msgs) < min(catalog, len(msgs)) || (tt.wantErr == "" && len(msgs) != catalog+n) {
-				t.Errorf("writer got %d messages, want %d catalog + %d events", len(msgs), catalog, n)
+			if tt.wantStream > 0 && len(stream) != tt.wantStream {
+				t.Errorf("%d stream messages written, want %d", len(stream), tt.wantStream)
+			}
+			if n != events {
+				t.Errorf("Run produced %d events, but %d were written (and %d live messages)", n, events, len(stream)-events)
 			}
 			catalogBatch := tt.rc.BatchSize
 			if catalogBatch == 0 {
@@ -141,10 +156,36 @@ func TestRun(t *testing.T) {
 				}
 				want := ref.Next()
 				if kind != want.Kind || string(m.Key) != string(want.Key) || string(m.Value) != string(want.Value) {
-					t.Fatalf("event %d = %s %s, want %s %s", i-catalog, m.Topic, m.Value, want.Kind, want.Value)
+					t.Fatalf("stream message %d = %s %s, want %s %s", i-catalog, m.Topic, m.Value, want.Kind, want.Value)
 				}
 			}
 		})
+	}
+}
+
+// TestRun_LiveMessagesRideAlong: lives start and end in the stream, on
+// their own topic, without counting as events.
+func TestRun_LiveMessagesRideAlong(t *testing.T) {
+	w := smallWorld(t, 6)
+	catalog := len(w.Brands) + len(w.Products) + len(w.Influencers)
+	g := NewGenerator(w, 1, testStart)
+	rec := &recorder{}
+	n, err := Run(context.Background(), w, g, rec, DefaultTopics(), RunConfig{Count: 60000, BatchSize: 1000}, nil)
+	if err != nil || n != 60000 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	msgs := rec.messages()[catalog:]
+	var lives int
+	for _, m := range msgs {
+		if m.Topic == "vetrina.lives" {
+			lives++
+		}
+	}
+	if lives == 0 || len(msgs) != n+lives || g.Emitted() != uint64(n) {
+		t.Errorf("%d stream messages with %d lives for %d events (generator emitted %d events)", len(msgs), lives, n, g.Emitted())
+	}
+	if started := len(g.Lives()); lives > 2*started || lives < started {
+		t.Errorf("%d live messages for %d lives started", lives, started)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +41,13 @@ func Migrations(db string) ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}
-		out = append(out, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Statements: splitStatements(strings.ReplaceAll(string(body), "{db}", db))})
+		m := Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Statements: splitStatements(strings.ReplaceAll(string(body), "{db}", db))}
+		for i, stmt := range m.Statements {
+			if err := checkAlter(stmt); err != nil {
+				return nil, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i := 1; i < len(out); i++ {
@@ -78,7 +85,9 @@ func splitStatements(sql string) []string {
 
 // Migrate creates the database if needed and applies the migrations not yet
 // recorded in schema_migrations, in order. Statements are idempotent (IF NOT
-// EXISTS), so two processes migrating at once end in the same schema.
+// EXISTS; an ALTER TABLE ... ADD COLUMN is skipped when the column exists),
+// so two processes migrating at once end in the same schema, and a
+// migration interrupted half-way runs again from its start.
 // It returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err := s.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
@@ -101,6 +110,13 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
+			added, err := s.columnAdded(ctx, stmt)
+			if err != nil {
+				return done, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+			}
+			if added {
+				continue
+			}
 			if err := s.exec(ctx, stmt); err != nil {
 				return done, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
 			}
@@ -111,6 +127,43 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		done = append(done, m.Version)
 	}
 	return done, nil
+}
+
+// The one form of ALTER the migrations may use is a single ADD COLUMN on
+// db.table (addColumnRE). ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS,
+// so Migrate looks the column up in system.columns instead.
+var (
+	alterRE     = regexp.MustCompile(`(?i)^ALTER\s`)
+	addColumnRE = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+	addColumnKW = regexp.MustCompile(`(?i)\bADD\s+COLUMN\b`)
+)
+
+// checkAlter rejects the ALTER statements Migrate cannot make idempotent:
+// anything but one ADD COLUMN on a table named with its database.
+func checkAlter(stmt string) error {
+	if !alterRE.MatchString(stmt) {
+		return nil
+	}
+	m := addColumnRE.FindStringSubmatch(stmt)
+	if m == nil || strings.EqualFold(m[3], "IF") || len(addColumnKW.FindAllStringIndex(stmt, -1)) != 1 {
+		return fmt.Errorf("an ALTER must be one ADD COLUMN on {db}.table (Migrate makes no other form idempotent): %.80s", stmt)
+	}
+	return nil
+}
+
+// columnAdded reports whether stmt is an ALTER TABLE db.table ADD COLUMN
+// whose column already exists.
+func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
+	m := addColumnRE.FindStringSubmatch(stmt)
+	if m == nil {
+		return false, nil
+	}
+	var n uint64
+	q := "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?"
+	if err := s.conn.QueryRow(ctx, q, m[1], m[2], m[3]).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up column %s.%s.%s: %w", m[1], m[2], m[3], err)
+	}
+	return n > 0, nil
 }
 
 // AppliedMigrations returns the versions recorded in schema_migrations.

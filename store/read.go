@@ -34,6 +34,58 @@ func (s *Store) Products(ctx context.Context) ([]event.Product, error) {
 	return out, nil
 }
 
+// Influencers returns the latest version of every influencer, by id.
+func (s *Store) Influencers(ctx context.Context) ([]event.Influencer, error) {
+	q := "SELECT influencer_id, handle, followers, country, categories, fee, updated_at FROM " + s.db + ".influencers ORDER BY influencer_id"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.influencers: %w", s.db, err)
+	}
+	defer rows.Close()
+	var out []event.Influencer
+	for rows.Next() {
+		var in event.Influencer
+		if err := rows.Scan(&in.InfluencerID, &in.Handle, &in.Followers, &in.Country, &in.Categories, &in.Fee, &in.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("scan %s.influencers: %w", s.db, err)
+		}
+		in.UpdatedAt = in.UpdatedAt.UTC()
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s.influencers: %w", s.db, err)
+	}
+	return out, nil
+}
+
+// Lives returns the latest version of every live, by id. A live on air
+// has a zero EndedAt.
+func (s *Store) Lives(ctx context.Context) ([]event.Live, error) {
+	q := "SELECT live_id, influencer_id, sponsor_brand_id, fee, product_ids, started_at, ended_at, updated_at FROM " + s.db + ".lives ORDER BY live_id"
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.lives: %w", s.db, err)
+	}
+	defer rows.Close()
+	var out []event.Live
+	for rows.Next() {
+		var l event.Live
+		if err := rows.Scan(&l.LiveID, &l.InfluencerID, &l.SponsorBrandID, &l.Fee, &l.ProductIDs, &l.StartedAt, &l.EndedAt, &l.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("scan %s.lives: %w", s.db, err)
+		}
+		l.StartedAt, l.UpdatedAt = l.StartedAt.UTC(), l.UpdatedAt.UTC()
+		if l.EndedAt.Unix() == onAir.Unix() {
+			l.EndedAt = time.Time{}
+		} else {
+			l.EndedAt = l.EndedAt.UTC()
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s.lives: %w", s.db, err)
+	}
+	return out, nil
+}
+
 // ActiveParts returns the number of active data parts of db.table.
 func (s *Store) ActiveParts(ctx context.Context, db, table string) (int, error) {
 	var n uint64

@@ -13,7 +13,8 @@ import (
 type Table uint8
 
 // The tables written by the ingester. Catalog kinds land in *_versions
-// tables; the views products, brands and influencers read the latest.
+// tables; the views products, brands, influencers and lives read the
+// latest.
 const (
 	TableViews Table = iota
 	TableChats
@@ -21,6 +22,7 @@ const (
 	TableProductVersions
 	TableBrandVersions
 	TableInfluencerVersions
+	TableLiveVersions
 	TableDeadLetters
 )
 
@@ -33,17 +35,21 @@ var tableDefs = []struct {
 	TablePurchases:          {"purchases", []string{"event_id", "ts", "ts_ms", "order_id", "user_id", "product_id", "influencer_id", "live_id", "quantity", "unit_price", "currency"}},
 	TableProductVersions:    {"product_versions", []string{"product_id", "brand_id", "category", "title", "price", "currency", "in_stock", "updated_at"}},
 	TableBrandVersions:      {"brand_versions", []string{"brand_id", "name", "country", "updated_at"}},
-	TableInfluencerVersions: {"influencer_versions", []string{"influencer_id", "handle", "followers", "country", "categories", "updated_at"}},
+	TableInfluencerVersions: {"influencer_versions", []string{"influencer_id", "handle", "followers", "country", "categories", "fee", "updated_at"}},
+	TableLiveVersions:       {"live_versions", []string{"live_id", "influencer_id", "sponsor_brand_id", "fee", "product_ids", "started_at", "ended_at", "updated_at"}},
 	TableDeadLetters:        {"dead_letters", []string{"topic", "payload", "reason", "error"}},
 }
 
 // TableFor returns the table a kind of message lands in.
 func TableFor(k event.Kind) Table {
-	return Table(k) // the constants are declared in the same order
+	return Table(k) // the constants are declared in the same order (TestTableFor)
 }
 
 // Name returns the table's name in the database.
 func (t Table) Name() string { return tableDefs[t].name }
+
+// String returns the table's name.
+func (t Table) String() string { return t.Name() }
 
 // IsEvent reports whether the table holds events with an event_id.
 func (t Table) IsEvent() bool { return t <= TablePurchases }
@@ -364,6 +370,7 @@ type InfluencerRows struct {
 	InfluencerID, Followers []uint64
 	Handle, Country         []string
 	Categories              [][]string
+	Fee                     []float64
 	UpdatedAt               []time.Time
 }
 
@@ -379,6 +386,7 @@ func (r *InfluencerRows) Add(in *event.Influencer, partition int32, offset int64
 		cats = []string{}
 	}
 	r.Categories = append(r.Categories, cats)
+	r.Fee = append(r.Fee, in.Fee)
 	r.UpdatedAt = append(r.UpdatedAt, in.UpdatedAt)
 }
 
@@ -392,14 +400,70 @@ func (r *InfluencerRows) Len() int { return len(r.InfluencerID) }
 func (r *InfluencerRows) Reset() {
 	r.reset()
 	r.InfluencerID, r.Followers, r.Handle, r.Country = r.InfluencerID[:0], r.Followers[:0], r.Handle[:0], r.Country[:0]
-	r.Categories, r.UpdatedAt = r.Categories[:0], r.UpdatedAt[:0]
+	r.Categories, r.Fee, r.UpdatedAt = r.Categories[:0], r.Fee[:0], r.UpdatedAt[:0]
 }
 
 func (r *InfluencerRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.InfluencerID, r.Handle, r.Followers, r.Country, r.Categories, r.UpdatedAt); err != nil {
+	if err := appendAll(b, 0, r.InfluencerID, r.Handle, r.Followers, r.Country, r.Categories, r.Fee, r.UpdatedAt); err != nil {
 		return err
 	}
-	return r.appendOrigin(b, 6)
+	return r.appendOrigin(b, 7)
+}
+
+// onAir is the ended_at stored for a live that has not ended: ClickHouse's
+// zero DateTime (no column is Nullable).
+var onAir = time.Unix(0, 0).UTC()
+
+// LiveRows is a batch of live catalog versions.
+type LiveRows struct {
+	origin
+	LiveID, InfluencerID, SponsorBrandID []uint64
+	Fee                                  []float64
+	ProductIDs                           [][]uint64
+	StartedAt, EndedAt, UpdatedAt        []time.Time
+}
+
+// Add appends one live version read from partition at offset.
+func (r *LiveRows) Add(l *event.Live, partition int32, offset int64) {
+	r.add(partition, offset)
+	r.LiveID = append(r.LiveID, l.LiveID)
+	r.InfluencerID = append(r.InfluencerID, l.InfluencerID)
+	r.SponsorBrandID = append(r.SponsorBrandID, l.SponsorBrandID)
+	r.Fee = append(r.Fee, l.Fee)
+	products := l.ProductIDs
+	if products == nil {
+		products = []uint64{}
+	}
+	r.ProductIDs = append(r.ProductIDs, products)
+	r.StartedAt = append(r.StartedAt, l.StartedAt)
+	ended := l.EndedAt
+	if ended.IsZero() {
+		ended = onAir
+	}
+	r.EndedAt = append(r.EndedAt, ended)
+	r.UpdatedAt = append(r.UpdatedAt, l.UpdatedAt)
+}
+
+// Table implements Rows.
+func (r *LiveRows) Table() Table { return TableLiveVersions }
+
+// Len implements Rows.
+func (r *LiveRows) Len() int { return len(r.LiveID) }
+
+// Reset implements Rows.
+func (r *LiveRows) Reset() {
+	r.reset()
+	r.LiveID, r.InfluencerID, r.SponsorBrandID, r.Fee = r.LiveID[:0], r.InfluencerID[:0], r.SponsorBrandID[:0], r.Fee[:0]
+	clear(r.ProductIDs)
+	r.ProductIDs = r.ProductIDs[:0]
+	r.StartedAt, r.EndedAt, r.UpdatedAt = r.StartedAt[:0], r.EndedAt[:0], r.UpdatedAt[:0]
+}
+
+func (r *LiveRows) appendColumns(b driver.Batch) error {
+	if err := appendAll(b, 0, r.LiveID, r.InfluencerID, r.SponsorBrandID, r.Fee, r.ProductIDs, r.StartedAt, r.EndedAt, r.UpdatedAt); err != nil {
+		return err
+	}
+	return r.appendOrigin(b, 8)
 }
 
 // DeadLetterRows is a batch of rejected messages with the reason.

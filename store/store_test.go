@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/internal/testenv"
 	"github.com/vetrina/vetrina/store"
@@ -116,5 +118,115 @@ func TestCatalogViews_LatestVersionWithoutFinal(t *testing.T) {
 	}
 	if got[1].InStock {
 		t.Errorf("product 6 in stock, want out of stock")
+	}
+}
+
+func TestTableFor_EveryKindHasItsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range event.Kinds {
+		want := k.Plural()
+		if !k.IsEvent() {
+			want = k.String() + "_versions"
+		}
+		tab := store.TableFor(k)
+		if tab.Name() != want || tab.IsEvent() != k.IsEvent() {
+			t.Errorf("%s lands in %s (event table %v), want %s", k, tab.Name(), tab.IsEvent(), want)
+		}
+		seen[tab.Name()] = true
+	}
+	if seen[store.TableDeadLetters.Name()] || store.TableDeadLetters.Name() != "dead_letters" {
+		t.Errorf("dead letters table %q", store.TableDeadLetters.Name())
+	}
+}
+
+// Every statement of every migration can run again: a migration that
+// died after some of its statements (an ALTER among them) and before it
+// was recorded is applied again from its start.
+func TestMigrate_LostRecord_AppliesEverythingAgain(t *testing.T) {
+	st, cfg := testenv.Store(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cfg.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "DROP TABLE "+cfg.Database+".schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := st.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("second run of every migration: %v", err)
+	}
+	migs, err := store.Migrations(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != len(migs) {
+		t.Errorf("applied %v again, want all %d migrations", again, len(migs))
+	}
+	var fees uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = 'influencer_versions' AND name = 'fee'", cfg.Database).Scan(&fees); err != nil || fees != 1 {
+		t.Errorf("influencer_versions has %d fee columns (%v), want 1", fees, err)
+	}
+}
+
+func TestLivesView_LatestVersionWithoutFinal(t *testing.T) {
+	st, _ := testenv.Store(t)
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 18, 0, 0, 0, time.UTC)
+	end := start.Add(90 * time.Minute)
+	var rows store.LiveRows
+	// Live 7: on air, then ended; then a stale version arrives late.
+	rows.Add(&event.Live{LiveID: 7, InfluencerID: 4, SponsorBrandID: 3, Fee: 1500, ProductIDs: []uint64{11, 12}, StartedAt: start, UpdatedAt: start}, 1, 10)
+	rows.Add(&event.Live{LiveID: 7, InfluencerID: 4, SponsorBrandID: 3, Fee: 1500, ProductIDs: []uint64{11, 12, 13}, StartedAt: start, EndedAt: end, UpdatedAt: end}, 1, 11)
+	rows.Add(&event.Live{LiveID: 7, InfluencerID: 4, StartedAt: start, UpdatedAt: start.Add(-time.Hour)}, 1, 12)
+	// Live 8: organic, on air, no products.
+	rows.Add(&event.Live{LiveID: 8, InfluencerID: 5, StartedAt: end, UpdatedAt: end}, 0, 3)
+	if err := st.Insert(ctx, &rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Lives(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []event.Live{
+		{LiveID: 7, InfluencerID: 4, SponsorBrandID: 3, Fee: 1500, ProductIDs: []uint64{11, 12, 13}, StartedAt: start, EndedAt: end, UpdatedAt: end},
+		{LiveID: 8, InfluencerID: 5, ProductIDs: []uint64{}, StartedAt: end, UpdatedAt: end},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("lives view has %d rows, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.LiveID != w.LiveID || g.InfluencerID != w.InfluencerID || g.SponsorBrandID != w.SponsorBrandID || g.Fee != w.Fee ||
+			!slices.Equal(g.ProductIDs, w.ProductIDs) || !g.StartedAt.Equal(w.StartedAt) || !g.EndedAt.Equal(w.EndedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
+			t.Errorf("live %d = %+v, want %+v", w.LiveID, g, w)
+		}
+	}
+	if n, u, err := st.Count(ctx, store.TableLiveVersions); err != nil || n != 4 || u != 4 {
+		t.Errorf("live_versions count %d/%d (%v), want every version kept: 4", n, u, err)
+	}
+}
+
+func TestInfluencersView_LatestFee(t *testing.T) {
+	st, _ := testenv.Store(t)
+	ctx := context.Background()
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var rows store.InfluencerRows
+	rows.Add(&event.Influencer{InfluencerID: 4, Handle: "@ann", Followers: 1000, Country: "IT", Categories: []string{"beauty"}, Fee: 900, UpdatedAt: t1}, 0, 0)
+	rows.Add(&event.Influencer{InfluencerID: 4, Handle: "@ann", Followers: 5000, Country: "IT", Categories: []string{"beauty"}, Fee: 2500.5, UpdatedAt: t1.Add(time.Hour)}, 0, 1)
+	rows.Add(&event.Influencer{InfluencerID: 5, Handle: "@bob", UpdatedAt: t1}, 0, 2) // no fee: unknown
+	if err := st.Insert(ctx, &rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Influencers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].InfluencerID != 4 || got[0].Fee != 2500.5 || got[0].Followers != 5000 || got[1].Fee != 0 || got[1].Categories == nil {
+		t.Fatalf("influencers view = %+v, want @ann at fee 2500.5 and @bob at 0", got)
+	}
+	if !got[0].UpdatedAt.Equal(t1.Add(time.Hour)) {
+		t.Errorf("updated_at %v", got[0].UpdatedAt)
 	}
 }

@@ -24,7 +24,7 @@ func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
 	listen := f.String("listen", "127.0.0.1:9092", "address to listen on")
 	partitions := f.Int("partitions", 6, "partitions per topic")
 	dataDir := f.String("data-dir", "", "persist the log here (default: memory only)")
-	prefix := f.String("topic-prefix", "vetrina.", "topic names are PREFIX + views, chats, ...")
+	prefix := f.String("topic-prefix", "vetrina.", "topic names are PREFIX + views, chats, ..., lives")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -82,12 +82,12 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 func runSimulate(ctx context.Context, log *slog.Logger, args []string) error {
-	f := newFlags("simulate", "Produces seeded, reproducible live-commerce traffic (catalog first, then views, chats and purchases).")
+	f := newFlags("simulate", "Produces seeded, reproducible live-commerce traffic (catalog first, then views, chats and purchases, with a live message when each live starts and ends).")
 	k := f.kafka("127.0.0.1:9092")
-	count := f.Int("count", 0, "events to produce (0 = until interrupted)")
+	count := f.Int("count", 0, "events (views, chats, purchases) to produce, live messages not counted (0 = until interrupted)")
 	rate := f.Float64("rate", 1000, "events per second, stamped with the wall clock (0 = as fast as possible, stamped with the simulated clock, which then starts in the past)")
 	seed := f.Int64("seed", 1, "random seed: the same seed gives the same world and events")
-	truth := f.String("truth", "", "write the simulator's true parameters (users' tastes, influencers' skill, lives and their expected GMV) to this JSON file at the end")
+	truth := f.String("truth", "", "write the simulator's true parameters (users' tastes, influencers' skill and fee, lives and their expected GMV) to this JSON file at the end")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	defer p.close()
 	in, srv := p.in, p.srv
 	lines = append(lines,
-		"HTTP API            http://"+srv.Addr()+"/   (/v1/feed?user_id=1 /v1/products/{id}/similar /healthz /readyz /metrics)",
+		"HTTP API            http://"+srv.Addr()+"/   (/v1/feed?user_id=1 /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /healthz /readyz /metrics)",
 		"Ranking model       "+*rf.snapshot+fmt.Sprintf("   (retrained every %s)", *rf.every),
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
 		"Database            "+*ch.database)

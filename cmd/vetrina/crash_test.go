@@ -114,12 +114,15 @@ func waitListening(t *testing.T, addr string) {
 	})
 }
 
-// stream produces n distinct events across the three event topics, plus
-// producer retries (the same event again) and malformed messages, spread
-// over time so that ingesters die mid-stream. It returns the distinct
-// event ids per topic and the number of bad messages.
+// stream produces n messages: distinct events across the three event
+// topics and live versions (a catalog topic: no event_id, every message is
+// a row), plus producer retries (the same message again) and malformed
+// messages, spread over time so that ingesters die mid-stream. It returns
+// the distinct event ids per topic, the live messages sent (retries
+// included) and the number of bad messages.
 type produced struct {
 	distinct map[string]int
+	lives    int
 	bad      int
 }
 
@@ -143,25 +146,43 @@ func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n 
 		ts := now.Add(-time.Duration(n-i) * time.Millisecond).Format(time.RFC3339Nano)
 		var m kafka.Message
 		switch r := rng.IntN(100); {
-		case r < 80:
+		case r < 78:
 			m = kafka.Message{Topic: prefix + "views", Value: fmt.Appendf(nil, `{"event_id":"v%d","ts":%q,"user_id":%d,"product_id":%d,"surface":"live","live_id":3,"influencer_id":4}`, i, ts, user, 1+rng.IntN(90))}
 			res.distinct["views"]++
-		case r < 95:
+		case r < 93:
 			m = kafka.Message{Topic: prefix + "chats", Value: fmt.Appendf(nil, `{"event_id":"c%d","ts":%q,"user_id":%d,"live_id":3,"influencer_id":4,"text":"does it come in blue? \u00e9"}`, i, ts, user)}
 			res.distinct["chats"]++
-		default:
+		case r < 98:
 			m = kafka.Message{Topic: prefix + "purchases", Value: fmt.Appendf(nil, `{"event_id":"p%d","ts":%q,"order_id":"o%d","user_id":%d,"product_id":%d,"quantity":1,"unit_price":12.5,"currency":"EUR"}`, i, ts, i, user, 1+rng.IntN(90))}
 			res.distinct["purchases"]++
+		default:
+			// A version of one of 50 lives, keyed by live_id as producers do.
+			live := 1 + rng.IntN(50)
+			m = kafka.Message{Topic: prefix + "lives", Key: fmt.Appendf(nil, "%d", live), Value: fmt.Appendf(nil,
+				`{"live_id":%d,"influencer_id":4,"sponsor_brand_id":2,"fee":950.5,"product_ids":[%d,%d],"started_at":%q,"ended_at":%q,"updated_at":%q}`,
+				live, 1+rng.IntN(90), 1+rng.IntN(90), now.Add(-time.Hour).Format(time.RFC3339), ts, ts)}
+			res.lives++
 		}
-		m.Key = fmt.Appendf(nil, "%d", user)
+		if m.Key == nil {
+			m.Key = fmt.Appendf(nil, "%d", user)
+		}
 		batch = append(batch, m)
 		sent = append(sent, m)
 		if retries && rng.IntN(100) < 3 && len(sent) > 10 {
-			// A producer retry of a recent event.
-			batch = append(batch, sent[len(sent)-1-rng.IntN(10)])
+			// A producer retry of a recent message. A live version sent
+			// twice is two versions: catalog topics have no event_id.
+			again := sent[len(sent)-1-rng.IntN(10)]
+			batch = append(batch, again)
+			if again.Topic == prefix+"lives" {
+				res.lives++
+			}
 		}
 		if rng.IntN(1000) < 5 {
 			batch = append(batch, kafka.Message{Topic: prefix + "views", Key: m.Key, Value: []byte(`{"event_id":"bad","ts":"yesterday"}`)})
+			res.bad++
+		}
+		if rng.IntN(1000) < 2 {
+			batch = append(batch, kafka.Message{Topic: prefix + "lives", Key: []byte("1"), Value: fmt.Appendf(nil, `{"live_id":1,"influencer_id":4,"fee":-1,"started_at":%q,"updated_at":%q}`, ts, ts)})
 			res.bad++
 		}
 		if len(batch) >= 500 {
@@ -176,7 +197,9 @@ func stream(ctx context.Context, t *testing.T, brokers string, prefix string, n 
 // exactly-once proof: the broker runs in its own process, ingester
 // processes are SIGKILLed at random moments mid-stream (sometimes two run at
 // once, forcing rebalances), ClickHouse is killed and restarted, and at the
-// end count() and uniqExact(event_id) equal the distinct events produced.
+// end count() and uniqExact(event_id) equal the distinct events produced,
+// live_versions has a row per live message sent (a catalog topic: offsets
+// alone keep it exact) and dead_letters one per bad message.
 //
 // It runs twice: once without producer retries and with the duplicate
 // window off, so that only the offset bookkeeping stands between a crash and
@@ -249,7 +272,8 @@ func crashRun(t *testing.T, retries bool) {
 		}
 		return nil
 	})
-	want := map[store.Table]uint64{store.TableViews: uint64(res.distinct["views"]), store.TableChats: uint64(res.distinct["chats"]), store.TablePurchases: uint64(res.distinct["purchases"])}
+	want := map[store.Table]uint64{store.TableViews: uint64(res.distinct["views"]), store.TableChats: uint64(res.distinct["chats"]),
+		store.TablePurchases: uint64(res.distinct["purchases"]), store.TableLiveVersions: uint64(res.lives)}
 	testenv.Eventually(t, 90*time.Second, func() error {
 		for table, n := range want {
 			got, _, err := st.Count(context.Background(), table)
@@ -270,7 +294,7 @@ func crashRun(t *testing.T, retries bool) {
 			t.Fatal(err)
 		}
 		if rows != n || uniq != n {
-			t.Errorf("%s: count() %d, uniqExact(event_id) %d, want both %d", table.Name(), rows, uniq, n)
+			t.Errorf("%s: count() %d, uniqExact(event_id) %d (count() for live_versions), want both %d", table.Name(), rows, uniq, n)
 		}
 	}
 	dl, _, err := st.Count(context.Background(), store.TableDeadLetters)
@@ -283,5 +307,5 @@ func crashRun(t *testing.T, retries bool) {
 	if !strings.Contains(final.output(), "partition released") {
 		t.Errorf("final ingester did not release its partitions cleanly on SIGTERM:\n%s", final.output())
 	}
-	t.Logf("produced %v distinct events and %d malformed messages", want, res.bad)
+	t.Logf("produced %v (distinct events; live versions) and %d malformed messages", want, res.bad)
 }

@@ -68,7 +68,7 @@ type kafkaFlags struct {
 func (f *flags) kafka(defBrokers string) kafkaFlags {
 	return kafkaFlags{
 		brokers:     f.String("brokers", defBrokers, "Kafka bootstrap brokers, host:port[,host:port]"),
-		topicPrefix: f.String("topic-prefix", "vetrina.", "topic names are PREFIX + views, chats, purchases, products, brands, influencers"),
+		topicPrefix: f.String("topic-prefix", "vetrina.", "topic names are PREFIX + views, chats, purchases, products, brands, influencers, lives"),
 	}
 }
 

@@ -209,7 +209,9 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		}
 		rp = newRankingPart(*rf, trainStore, k.brokerList(), topics(*k.topicPrefix), reg, log)
 		cfg.Feed = rp.ranker
+		cfg.Matching = rp.matching
 		cfg.Checks["ranking"] = rp.check
+		cfg.Checks["matching"] = rp.matchingCheck
 	}
 	srv, err := api.New(cfg)
 	if err != nil {

@@ -15,12 +15,14 @@ import (
 	"github.com/vetrina/vetrina/bench"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/matching"
 	"github.com/vetrina/vetrina/ranking"
 	"github.com/vetrina/vetrina/store"
 )
 
 type rankingFlags struct {
 	every, window, lookback *time.Duration
+	profilesEvery           *time.Duration
 	snapshot                *string
 	factors, iterations     *int
 	learnBlend              *float64
@@ -28,13 +30,14 @@ type rankingFlags struct {
 
 func (f *flags) ranking(defSnapshot string) rankingFlags {
 	return rankingFlags{
-		every:      f.Duration("train-every", 10*time.Minute, "retrain the ranking model this often"),
-		window:     f.Duration("train-window", 90*24*time.Hour, "history a training reads"),
-		lookback:   f.Duration("follow-lookback", 30*time.Minute, "at start, read the event topics from this long ago to rebuild users' sessions"),
-		snapshot:   f.String("model-snapshot", defSnapshot, "file the ranking model is saved to and loaded from at start (\"\" for none)"),
-		factors:    f.Int("factors", 64, "ALS factors (k)"),
-		iterations: f.Int("iterations", 10, "ALS iterations"),
-		learnBlend: f.Float64("learn-blend", 0.15, "learn the blend's weights on this last fraction of the timeline (costs a second training); 0: equal weights of the standardised features"),
+		every:         f.Duration("train-every", 10*time.Minute, "retrain the ranking model this often"),
+		profilesEvery: f.Duration("profiles-every", 10*time.Minute, "recompute the influencer and brand profiles of matching this often"),
+		window:        f.Duration("train-window", 90*24*time.Hour, "history a training reads"),
+		lookback:      f.Duration("follow-lookback", 30*time.Minute, "at start, read the event topics from this long ago to rebuild users' sessions"),
+		snapshot:      f.String("model-snapshot", defSnapshot, "file the ranking model is saved to and loaded from at start (\"\" for none)"),
+		factors:       f.Int("factors", 64, "ALS factors (k)"),
+		iterations:    f.Int("iterations", 10, "ALS iterations"),
+		learnBlend:    f.Float64("learn-blend", 0.15, "learn the blend's weights on this last fraction of the timeline (costs a second training); 0: equal weights of the standardised features"),
 	}
 }
 
@@ -45,18 +48,20 @@ func (r rankingFlags) trainConfig() ranking.TrainConfig {
 	}
 }
 
-// rankingPart is the feed ranking inside a serving process: the ranker,
-// its trainer and the event follower.
+// rankingPart is the models inside a serving process: the feed ranker, its
+// trainer and the event follower, and the matching profiles.
 type rankingPart struct {
-	ranker  *ranking.Ranker
-	trainer *ranking.Trainer
-	follow  ranking.FollowConfig
+	ranker   *ranking.Ranker
+	trainer  *ranking.Trainer
+	follow   ranking.FollowConfig
+	matching *matching.Service
 }
 
 func newRankingPart(rf rankingFlags, st *store.Store, brokers []string, t ingest.Topics, reg prometheus.Registerer, log *slog.Logger) *rankingPart {
 	r := ranking.New(ranking.Config{Registerer: reg})
 	tr := ranking.NewTrainer(st, r, ranking.TrainerConfig{Train: rf.trainConfig(), Window: *rf.window, Every: *rf.every, Snapshot: *rf.snapshot, Logger: log})
-	return &rankingPart{ranker: r, trainer: tr, follow: ranking.FollowConfig{
+	ms := matching.NewService(matching.ServiceConfig{Source: st, Every: *rf.profilesEvery, Logger: log, Registerer: reg})
+	return &rankingPart{ranker: r, trainer: tr, matching: ms, follow: ranking.FollowConfig{
 		Brokers:  brokers,
 		Topics:   map[ranking.Kind]string{ranking.View: t[event.KindView], ranking.Chat: t[event.KindChat], ranking.Purchase: t[event.KindPurchase]},
 		Lookback: *rf.lookback,
@@ -70,6 +75,16 @@ func (p *rankingPart) run(ctx context.Context, g *errgroup.Group) {
 	g.Go(func() error { return p.trainer.Run(ctx) })
 	g.Go(func() error { return ranking.Follow(ctx, p.follow, p.ranker.Observe) })
 	g.Go(func() error { return p.ranker.Run(ctx) })
+	g.Go(func() error { return p.matching.Run(ctx) })
+}
+
+// matchingCheck reports profiles not computed yet as a degradation: the
+// matching routes answer 503 meanwhile, the rest works.
+func (p *rankingPart) matchingCheck(ctx context.Context) error {
+	if err := p.matching.Ready(ctx); err != nil {
+		return fmt.Errorf("%w: %v", api.ErrDegraded, err)
+	}
+	return nil
 }
 
 // check reports a missing model as a degradation in /readyz.
@@ -99,12 +114,12 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	reg := newRegistry()
 	rp := newRankingPart(rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Logger: log,
-		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": rp.check}})
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Matching: rp.matching, Logger: log,
+		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": rp.check, "matching": rp.matchingCheck}})
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
 	}
-	fmt.Printf("serving on http://%s/  (/v1/feed /v1/products/{id}/similar /healthz /readyz /metrics)\n", srv.Addr())
+	fmt.Printf("serving on http://%s/  (/v1/feed /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /healthz /readyz /metrics)\n", srv.Addr())
 	g, gctx := errgroup.WithContext(ctx)
 	rp.run(gctx, g)
 	g.Go(func() error { return srv.Run(gctx) })

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/vetrina/vetrina/matching"
+)
+
+// Matcher serves the influencer matching routes: the current profiles.
+type Matcher interface {
+	Model() *matching.Model
+}
+
+// maxPlanBody bounds a plan request's body.
+const maxPlanBody = 4 << 20
+
+// model returns the current matching model, or answers 503 when the
+// profiles are not computed yet.
+func (s *Server) model(w http.ResponseWriter, r *http.Request) (*matching.Model, bool) {
+	m := s.cfg.Matching.Model()
+	if m == nil {
+		w.Header().Set("Retry-After", "10")
+		problem(w, r, http.StatusServiceUnavailable, "profiles not ready", "the influencer and brand profiles are being computed for the first time; retry shortly")
+		return nil, false
+	}
+	return m, true
+}
+
+// brandInfluencers serves GET /v1/brands/{id}/influencers.
+func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.RawQuery) > maxQuery {
+		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
+		return
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		problem(w, r, http.StatusBadRequest, "malformed brand id", "the brand id must be an unsigned 64-bit integer")
+		return
+	}
+	qs := r.URL.Query()
+	q := matching.Query{Category: qs.Get("category"), Country: qs.Get("country"), Sort: qs.Get("sort")}
+	var bad error
+	intParam := func(name string, dst *int) {
+		if v := qs.Get(name); v != "" && bad == nil {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				bad = fmt.Errorf("%s must be a positive integer", name)
+			}
+			*dst = n
+		}
+	}
+	floatParam := func(name string, dst *float64) {
+		if v := qs.Get(name); v != "" && bad == nil {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+				bad = fmt.Errorf("%s must be a non-negative number", name)
+			}
+			*dst = f
+		}
+	}
+	intParam("limit", &q.Limit)
+	floatParam("max_fee", &q.MaxFee)
+	floatParam("commission", &q.Commission)
+	if v := qs.Get("min_followers"); v != "" && bad == nil {
+		if q.MinFollowers, err = strconv.ParseUint(v, 10, 64); err != nil {
+			bad = errors.New("min_followers must be a non-negative integer")
+		}
+	}
+	if bad != nil {
+		problem(w, r, http.StatusBadRequest, "bad query", bad.Error())
+		return
+	}
+	m, ok := s.model(w, r)
+	if !ok {
+		return
+	}
+	res, err := m.Rank(r.Context(), id, q)
+	if err != nil {
+		s.matchingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// influencer serves GET /v1/influencers/{id}.
+func (s *Server) influencer(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		problem(w, r, http.StatusBadRequest, "malformed influencer id", "the influencer id must be an unsigned 64-bit integer")
+		return
+	}
+	m, ok := s.model(w, r)
+	if !ok {
+		return
+	}
+	inf, ok := m.Influencer(id)
+	if !ok {
+		problem(w, r, http.StatusNotFound, "unknown influencer", fmt.Sprintf("influencer %d is not in the catalog", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*matching.Influencer
+		AsOf any `json:"as_of"`
+	}{inf, m.AsOf})
+}
+
+// plan serves POST /v1/plans.
+func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxPlanBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	var req matching.PlanRequest
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			problem(w, r, http.StatusRequestEntityTooLarge, "request too large", fmt.Sprintf("a plan request is at most %d bytes", maxPlanBody))
+			return
+		}
+		problem(w, r, http.StatusBadRequest, "malformed plan request", err.Error())
+		return
+	}
+	m, ok := s.model(w, r)
+	if !ok {
+		return
+	}
+	res, err := m.Plan(r.Context(), req, matching.PlanOptions{})
+	if err != nil {
+		s.matchingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) matchingError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case matching.IsInvalid(err):
+		problem(w, r, http.StatusBadRequest, "bad request", err.Error())
+	case errors.Is(err, matching.ErrUnknownBrand):
+		problem(w, r, http.StatusNotFound, "unknown brand", err.Error())
+	case errors.Is(err, matching.ErrUnknownInfluencer):
+		problem(w, r, http.StatusNotFound, "unknown influencer", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		problem(w, r, http.StatusServiceUnavailable, "request cancelled", "the request was cancelled or timed out")
+	default:
+		s.log.Error("matching request failed", "path", r.URL.Path, "err", err)
+		problem(w, r, http.StatusInternalServerError, "internal error", "the request failed; the server logged why")
+	}
+}

@@ -1,0 +1,652 @@
+package matching
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/store"
+)
+
+// Source is what profiles are computed from: the store's aggregates as of
+// a cut-off, and the catalog. *store.Store implements it.
+type Source interface {
+	Products(ctx context.Context) ([]event.Product, error)
+	Influencers(ctx context.Context) ([]event.Influencer, error)
+	BrandNames(ctx context.Context) (map[uint64]string, error)
+	Lives(ctx context.Context) ([]event.Live, error)
+	LiveAudiences(ctx context.Context, before time.Time) ([]store.LiveAudience, error)
+	LiveProducts(ctx context.Context, before time.Time) ([]store.LiveProductStats, error)
+	LiveChatStats(ctx context.Context, before time.Time) ([]store.LiveChats, error)
+	Audiences(ctx context.Context, before time.Time) ([]store.AudienceCategory, error)
+	ShopSales(ctx context.Context, before time.Time) ([]store.ProductSales, error)
+}
+
+// Inputs are the aggregates and catalog a Model is built from.
+type Inputs struct {
+	AsOf         time.Time
+	Products     []event.Product
+	Influencers  []event.Influencer
+	BrandNames   map[uint64]string
+	Lives        []event.Live
+	Audiences    []store.LiveAudience
+	LiveProducts []store.LiveProductStats
+	Chats        []store.LiveChats
+	Affinity     []store.AudienceCategory
+	Shop         []store.ProductSales
+}
+
+// Load reads the inputs as of asOf: events before it, the catalog as it
+// is now (lives that started after asOf are left out).
+func Load(ctx context.Context, src Source, asOf time.Time) (*Inputs, error) {
+	in := &Inputs{AsOf: asOf}
+	var err error
+	if in.Products, err = src.Products(ctx); err != nil {
+		return nil, err
+	}
+	if in.Influencers, err = src.Influencers(ctx); err != nil {
+		return nil, err
+	}
+	if in.BrandNames, err = src.BrandNames(ctx); err != nil {
+		return nil, err
+	}
+	if in.Lives, err = src.Lives(ctx); err != nil {
+		return nil, err
+	}
+	in.Lives = slices.DeleteFunc(in.Lives, func(l event.Live) bool { return !l.StartedAt.Before(asOf) })
+	if in.Audiences, err = src.LiveAudiences(ctx, asOf); err != nil {
+		return nil, err
+	}
+	if in.LiveProducts, err = src.LiveProducts(ctx, asOf); err != nil {
+		return nil, err
+	}
+	if in.Chats, err = src.LiveChatStats(ctx, asOf); err != nil {
+		return nil, err
+	}
+	if in.Affinity, err = src.Audiences(ctx, asOf); err != nil {
+		return nil, err
+	}
+	if in.Shop, err = src.ShopSales(ctx, asOf); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// Prior strengths of the shrinkage (pseudo-observations). Documented in
+// docs/matching.md with the model.
+const (
+	skillPrior      = 5.0   // orders at average skill (Gamma shape of the skill prior)
+	categoryPrior   = 400.0 // views: an influencer's category conversion vs. its prior
+	qualityPrior    = 3.0   // orders: a brand's conversion vs. its category
+	reachPriorLives = 1.0   // lives: observed reach vs. the followers-based prior
+	trendWindow     = 30 * 24 * time.Hour
+)
+
+// Model holds the profiles of every influencer and brand as of a time and
+// the platform-wide rates predictions are built from. It is immutable.
+type Model struct {
+	AsOf       time.Time
+	Categories []string
+	catIndex   map[string]int
+
+	influencers []*Influencer
+	inflByID    map[uint64]*Influencer
+	brands      map[uint64]*Brand
+
+	// base is orders per active live view per category at average
+	// audience affinity and skill; affMean the average live viewer's
+	// category shares.
+	base, affMean []float64
+	// Reach prior: log(views per live) = reachA + reachB·log(followers).
+	reachA, reachB float64
+	// cv2 is the pooled squared coefficient of variation of views per
+	// live: how much one live differs from the influencer's mean.
+	cv2 float64
+	// unitsMean is the mean units per order.
+	unitsMean float64
+	// fakeBaseline is the median share of inactive viewers: real viewers
+	// who have not browsed yet.
+	fakeBaseline float64
+}
+
+// Influencer is an influencer's profile.
+type Influencer struct {
+	ID         uint64   `json:"influencer_id"`
+	Handle     string   `json:"handle"`
+	Followers  uint64   `json:"followers"`
+	Country    string   `json:"country"`
+	Categories []string `json:"categories"`
+	// Fee is the rate card (EUR per sponsored live), else the mean fee of
+	// past sponsored lives; 0 when unknown.
+	Fee float64 `json:"fee"`
+
+	Lives          int `json:"lives"`
+	SponsoredLives int `json:"sponsored_lives"`
+	// ViewersPerLive is the mean unique viewers of a live; Reach the
+	// posterior mean of views by real (active) viewers per live.
+	ViewersPerLive float64 `json:"viewers_per_live"`
+	Reach          float64 `json:"reach"`
+	reachVar       float64
+	// ChatsPerViewer is engagement: chat messages per unique viewer.
+	ChatsPerViewer float64 `json:"chats_per_viewer"`
+	// Conversion is orders per real view in lives; Skill the posterior
+	// mean of conversion relative to what the audience predicts (1 =
+	// average), with skillShape its Gamma shape.
+	Conversion float64 `json:"conversion"`
+	Skill      float64 `json:"skill"`
+	skillShape float64
+	// OrderValue is the mean GMV per order in the influencer's lives.
+	OrderValue float64 `json:"order_value"`
+	// GMVPerLive overall, for sponsored and organic lives, and Trend: the
+	// last 30 days' GMV per live over the earlier (0 if unknown).
+	GMVPerLive          float64 `json:"gmv_per_live"`
+	SponsoredGMVPerLive float64 `json:"sponsored_gmv_per_live"`
+	OrganicGMVPerLive   float64 `json:"organic_gmv_per_live"`
+	Trend               float64 `json:"trend,omitempty"`
+	// InactiveViewerShare is the share of viewers who never browse;
+	// BurstChatShare the share of chat messages in identical bursts;
+	// Authenticity (0..1) lowers with both.
+	InactiveViewerShare float64 `json:"inactive_viewer_share"`
+	BurstChatShare      float64 `json:"burst_chat_share"`
+	Authenticity        float64 `json:"authenticity"`
+	// Audience is the real viewers' interest per category relative to the
+	// average live viewer (1 = average), for categories with interest.
+	Audience map[string]float64 `json:"audience"`
+	// PastLives are the most recent lives, newest first.
+	PastLives []LiveSummary `json:"past_lives"`
+
+	affinity  []float64 // per category: audience share / average
+	catViews  []float64 // real live views per category
+	catOrders []float64 // live orders per category
+	sponsored map[uint64]brandHistory
+}
+
+// LiveSummary is one past live.
+type LiveSummary struct {
+	LiveID         uint64    `json:"live_id"`
+	Start          time.Time `json:"start"`
+	SponsorBrandID uint64    `json:"sponsor_brand_id,omitempty"`
+	Viewers        uint64    `json:"viewers"`
+	Orders         uint64    `json:"orders"`
+	GMV            float64   `json:"gmv"`
+}
+
+type brandHistory struct {
+	lives int
+	gmv   float64
+}
+
+// Brand is a brand's profile.
+type Brand struct {
+	ID       uint64 `json:"brand_id"`
+	Name     string `json:"name"`
+	Products int    `json:"products"`
+	// Mix is the share of the brand's products per category; a sponsored
+	// live shows a selection of them.
+	Mix map[string]float64 `json:"category_mix"`
+	// PriceTier is the brand's mean price relative to its categories'
+	// (1 = market).
+	PriceTier      float64 `json:"price_tier"`
+	SponsoredLives int     `json:"sponsored_lives"`
+	SponsoredGMV   float64 `json:"sponsored_gmv"`
+
+	mix      []float64 // per category
+	quality  []float64 // conversion relative to the category, posterior mean
+	price    []float64 // mean price per category
+	priceVar []float64 // variance of prices per category
+}
+
+// Influencer returns the profile of id.
+func (m *Model) Influencer(id uint64) (*Influencer, bool) {
+	in, ok := m.inflByID[id]
+	return in, ok
+}
+
+// Brand returns the profile of id.
+func (m *Model) Brand(id uint64) (*Brand, bool) {
+	b, ok := m.brands[id]
+	return b, ok
+}
+
+// NumInfluencers returns how many influencers the model knows.
+func (m *Model) NumInfluencers() int { return len(m.influencers) }
+
+// Build computes the profiles and platform rates from in.
+func Build(in *Inputs) (*Model, error) {
+	if in == nil {
+		return nil, fmt.Errorf("build matching profiles: no inputs")
+	}
+	m := &Model{AsOf: in.AsOf, catIndex: map[string]int{}, inflByID: map[uint64]*Influencer{}, brands: map[uint64]*Brand{}}
+	cat := func(name string) int {
+		if c, ok := m.catIndex[name]; ok {
+			return c
+		}
+		m.catIndex[name] = len(m.Categories)
+		m.Categories = append(m.Categories, name)
+		return len(m.Categories) - 1
+	}
+	products := make(map[uint64]event.Product, len(in.Products))
+	for _, p := range in.Products {
+		products[p.ProductID] = p
+		cat(p.Category)
+	}
+	for _, a := range in.Affinity {
+		cat(a.Category)
+	}
+	nc := len(m.Categories)
+
+	for _, e := range in.Influencers {
+		inf := &Influencer{ID: e.InfluencerID, Handle: e.Handle, Followers: e.Followers, Country: e.Country, Categories: e.Categories, Fee: e.Fee,
+			affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}}
+		m.influencers = append(m.influencers, inf)
+		m.inflByID[inf.ID] = inf
+	}
+	influencer := func(id uint64) *Influencer {
+		if inf, ok := m.inflByID[id]; ok {
+			return inf
+		}
+		// Seen in events before its catalog message: a bare profile.
+		inf := &Influencer{ID: id, affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}}
+		m.influencers = append(m.influencers, inf)
+		m.inflByID[id] = inf
+		return inf
+	}
+
+	m.buildBrands(in, products)
+	m.buildLives(in, products, influencer)
+	m.buildAffinity(in, influencer)
+	m.fitConversion()
+	m.fitReach()
+	slices.SortFunc(m.influencers, func(a, b *Influencer) int { return cmp.Compare(a.ID, b.ID) })
+	return m, nil
+}
+
+func (m *Model) buildBrands(in *Inputs, products map[uint64]event.Product) {
+	nc := len(m.Categories)
+	shop := make(map[uint64]store.ProductSales, len(in.Shop))
+	catViews, catOrders := make([]float64, nc), make([]float64, nc)
+	for _, s := range in.Shop {
+		shop[s.ProductID] = s
+		if p, ok := products[s.ProductID]; ok {
+			c := m.catIndex[p.Category]
+			catViews[c] += float64(s.Views)
+			catOrders[c] += float64(s.Orders)
+		}
+	}
+	catPrice, catN := make([]float64, nc), make([]float64, nc)
+	for _, p := range in.Products {
+		c := m.catIndex[p.Category]
+		catPrice[c] += p.Price
+		catN[c]++
+	}
+	for c := range catPrice {
+		if catN[c] > 0 {
+			catPrice[c] /= catN[c]
+		}
+	}
+	type acc struct{ n, price, price2, views, orders float64 }
+	per := map[uint64][]acc{}
+	for _, p := range in.Products {
+		a := per[p.BrandID]
+		if a == nil {
+			a = make([]acc, nc)
+			per[p.BrandID] = a
+		}
+		c := m.catIndex[p.Category]
+		a[c].n++
+		a[c].price += p.Price
+		a[c].price2 += p.Price * p.Price
+		s := shop[p.ProductID]
+		a[c].views += float64(s.Views)
+		a[c].orders += float64(s.Orders)
+	}
+	for id, a := range per {
+		b := &Brand{ID: id, Name: in.BrandNames[id], Mix: map[string]float64{}, mix: make([]float64, nc), quality: make([]float64, nc), price: make([]float64, nc), priceVar: make([]float64, nc)}
+		total, tier, tierW := 0.0, 0.0, 0.0
+		for c := range a {
+			total += a[c].n
+		}
+		for c := range a {
+			if a[c].n == 0 {
+				b.quality[c] = 1
+				continue
+			}
+			b.Products += int(a[c].n)
+			b.mix[c] = a[c].n / total
+			b.Mix[m.Categories[c]] = b.mix[c]
+			mean := a[c].price / a[c].n
+			b.price[c] = mean
+			b.priceVar[c] = max(0, a[c].price2/a[c].n-mean*mean)
+			expected := 0.0
+			if catViews[c] > 0 {
+				expected = a[c].views * catOrders[c] / catViews[c]
+			}
+			b.quality[c] = (qualityPrior + a[c].orders) / (qualityPrior + expected)
+			if catPrice[c] > 0 {
+				tier += a[c].n * mean / catPrice[c]
+				tierW += a[c].n
+			}
+		}
+		if tierW > 0 {
+			b.PriceTier = tier / tierW
+		}
+		m.brands[id] = b
+	}
+	// Brands in the catalog without products yet are known (not 404) but
+	// have nothing to predict with.
+	for id, name := range in.BrandNames {
+		if _, ok := m.brands[id]; !ok {
+			q := make([]float64, nc)
+			for c := range q {
+				q[c] = 1
+			}
+			m.brands[id] = &Brand{ID: id, Name: name, Mix: map[string]float64{}, mix: make([]float64, nc), quality: q, price: make([]float64, nc), priceVar: make([]float64, nc)}
+		}
+	}
+}
+
+// buildLives aggregates each influencer's lives: reach, engagement, sales
+// per category, sponsored history.
+func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influencer func(uint64) *Influencer) {
+	type live struct {
+		aud     store.LiveAudience
+		chats   store.LiveChats
+		orders  uint64
+		units   uint64
+		gmv     float64
+		sponsor uint64
+		fee     float64
+	}
+	lives := make(map[uint64]*live, len(in.Audiences))
+	for _, a := range in.Audiences {
+		lives[a.LiveID] = &live{aud: a}
+	}
+	for _, l := range in.Lives {
+		if lv, ok := lives[l.LiveID]; ok {
+			lv.sponsor, lv.fee = l.SponsorBrandID, l.Fee
+		}
+	}
+	for _, c := range in.Chats {
+		if lv, ok := lives[c.LiveID]; ok {
+			lv.chats = c
+		}
+	}
+	var unitsTotal, ordersTotal float64
+	for _, p := range in.LiveProducts {
+		lv, ok := lives[p.LiveID]
+		if !ok {
+			continue // sales without views: nothing to attribute reach to
+		}
+		lv.orders += p.Orders
+		lv.units += p.Units
+		lv.gmv += p.GMV
+		unitsTotal += float64(p.Units)
+		ordersTotal += float64(p.Orders)
+		if prod, ok := products[p.ProductID]; ok {
+			inf := influencer(lv.aud.InfluencerID)
+			c := m.catIndex[prod.Category]
+			inf.catViews[c] += float64(p.ActiveViews)
+			inf.catOrders[c] += float64(p.Orders)
+		}
+	}
+	for _, s := range in.Shop {
+		unitsTotal += float64(s.Units)
+		ordersTotal += float64(s.Orders)
+	}
+	m.unitsMean = 1
+	if ordersTotal > 0 {
+		m.unitsMean = unitsTotal / ordersTotal
+	}
+
+	byInf := map[uint64][]*live{}
+	for _, lv := range lives {
+		byInf[lv.aud.InfluencerID] = append(byInf[lv.aud.InfluencerID], lv)
+	}
+	var inactive []float64
+	for id, ls := range byInf {
+		inf := influencer(id)
+		slices.SortFunc(ls, func(a, b *live) int { return b.aud.Start.Compare(a.aud.Start) })
+		var viewers, active, chats, burst, orders, gmv, sGMV, oGMV, fees float64
+		var recent, recentN, earlier, earlierN float64
+		var nFees int
+		for _, lv := range ls {
+			viewers += float64(lv.aud.Viewers)
+			active += float64(lv.aud.ActiveViewers)
+			chats += float64(lv.chats.Chats)
+			burst += float64(lv.chats.BurstChats)
+			orders += float64(lv.orders)
+			gmv += lv.gmv
+			if lv.sponsor != 0 {
+				inf.SponsoredLives++
+				sGMV += lv.gmv
+				h := inf.sponsored[lv.sponsor]
+				h.lives++
+				h.gmv += lv.gmv
+				inf.sponsored[lv.sponsor] = h
+				if b, ok := m.brands[lv.sponsor]; ok {
+					b.SponsoredLives++
+					b.SponsoredGMV += lv.gmv
+				}
+				if lv.fee > 0 {
+					fees += lv.fee
+					nFees++
+				}
+			} else {
+				oGMV += lv.gmv
+			}
+			if in.AsOf.Sub(lv.aud.Start) <= trendWindow {
+				recent += lv.gmv
+				recentN++
+			} else {
+				earlier += lv.gmv
+				earlierN++
+			}
+			if len(inf.PastLives) < 20 {
+				inf.PastLives = append(inf.PastLives, LiveSummary{LiveID: lv.aud.LiveID, Start: lv.aud.Start, SponsorBrandID: lv.sponsor, Viewers: lv.aud.Viewers, Orders: lv.orders, GMV: round2(lv.gmv)})
+			}
+		}
+		n := float64(len(ls))
+		inf.Lives = len(ls)
+		inf.ViewersPerLive = viewers / n
+		inf.GMVPerLive = gmv / n
+		if inf.SponsoredLives > 0 {
+			inf.SponsoredGMVPerLive = sGMV / float64(inf.SponsoredLives)
+		}
+		if organic := inf.Lives - inf.SponsoredLives; organic > 0 {
+			inf.OrganicGMVPerLive = oGMV / float64(organic)
+		}
+		if recentN >= 2 && earlierN >= 2 && earlier > 0 {
+			inf.Trend = (recent / recentN) / (earlier / earlierN)
+		}
+		if viewers > 0 {
+			inf.ChatsPerViewer = chats / viewers
+			inf.InactiveViewerShare = 1 - active/viewers
+			inactive = append(inactive, inf.InactiveViewerShare)
+		}
+		if chats > 0 {
+			inf.BurstChatShare = burst / chats
+		}
+		if orders > 0 {
+			inf.OrderValue = gmv / orders
+		}
+		if inf.Fee == 0 && nFees > 0 {
+			inf.Fee = fees / float64(nFees)
+		}
+		// Reach: views by active viewers per live, with its spread.
+		reach := make([]float64, len(ls))
+		for k, lv := range ls {
+			reach[k] = float64(lv.aud.ActiveViews)
+		}
+		inf.Reach, inf.reachVar = stat.MeanVariance(reach, nil)
+		if len(ls) < 2 {
+			inf.reachVar = math.NaN()
+		}
+	}
+	if len(inactive) > 0 {
+		slices.Sort(inactive)
+		m.fakeBaseline = inactive[len(inactive)/2]
+	}
+	for _, inf := range m.influencers {
+		inf.Authenticity = 1
+		if inf.Lives > 0 {
+			real := (1 - inf.InactiveViewerShare) / max(1e-9, 1-m.fakeBaseline)
+			inf.Authenticity = round3(math.Max(0, math.Min(1, real)) * (1 - inf.BurstChatShare))
+		}
+	}
+}
+
+// buildAffinity turns the audiences' category shares into affinities
+// relative to the average live viewer.
+func (m *Model) buildAffinity(in *Inputs, influencer func(uint64) *Influencer) {
+	nc := len(m.Categories)
+	sums := map[uint64][]float64{}
+	total := make([]float64, nc)
+	all := 0.0
+	for _, a := range in.Affinity {
+		s := sums[a.InfluencerID]
+		if s == nil {
+			s = make([]float64, nc)
+			sums[a.InfluencerID] = s
+		}
+		c := m.catIndex[a.Category]
+		s[c] += a.Share
+		total[c] += a.Share
+		all += a.Share
+	}
+	m.affMean = make([]float64, nc)
+	for c := range total {
+		if all > 0 {
+			m.affMean[c] = total[c] / all
+		}
+	}
+	for _, inf := range m.influencers {
+		for c := range inf.affinity {
+			inf.affinity[c] = 1
+		}
+	}
+	for id, s := range sums {
+		inf := influencer(id)
+		viewers := 0.0
+		for _, v := range s {
+			viewers += v
+		}
+		inf.Audience = map[string]float64{}
+		for c, v := range s {
+			if m.affMean[c] == 0 || viewers == 0 {
+				continue
+			}
+			// Shrunk towards 1 by 20 pseudo-viewers: a handful of
+			// viewers says little about an audience.
+			inf.affinity[c] = (v + 20*m.affMean[c]) / ((viewers + 20) * m.affMean[c])
+			if v > 0 {
+				inf.Audience[m.Categories[c]] = round2(inf.affinity[c])
+			}
+		}
+	}
+}
+
+// fitConversion estimates the category base rates and each influencer's
+// skill by alternating: base rates given skills, skills given base rates.
+func (m *Model) fitConversion() {
+	nc := len(m.Categories)
+	m.base = make([]float64, nc)
+	for _, inf := range m.influencers {
+		inf.Skill = 1
+	}
+	for range 4 {
+		num, den := make([]float64, nc), make([]float64, nc)
+		for _, inf := range m.influencers {
+			for c := range nc {
+				num[c] += inf.catOrders[c]
+				den[c] += inf.catViews[c] * inf.affinity[c] * inf.Skill
+			}
+		}
+		for c := range nc {
+			if den[c] > 0 {
+				m.base[c] = num[c] / den[c]
+			}
+		}
+		for _, inf := range m.influencers {
+			orders, expected := 0.0, 0.0
+			for c := range nc {
+				orders += inf.catOrders[c]
+				expected += inf.catViews[c] * m.base[c] * inf.affinity[c]
+			}
+			inf.Skill = (skillPrior + orders) / (skillPrior + expected)
+			inf.skillShape = skillPrior + orders
+		}
+	}
+	for _, inf := range m.influencers {
+		views, orders := 0.0, 0.0
+		for c := range nc {
+			views += inf.catViews[c]
+			orders += inf.catOrders[c]
+		}
+		if views > 0 {
+			inf.Conversion = orders / views
+		}
+	}
+	// Categories nobody sold in lives yet borrow the mean base rate.
+	mean, n := 0.0, 0.0
+	for _, b := range m.base {
+		if b > 0 {
+			mean += b
+			n++
+		}
+	}
+	if n > 0 {
+		for c := range m.base {
+			if m.base[c] == 0 {
+				m.base[c] = mean / n
+			}
+		}
+	}
+}
+
+// fitReach fits log(reach) on log(followers) over influencers with lives,
+// then shrinks every influencer's reach towards the fit.
+func (m *Model) fitReach() {
+	var xs, ys, ws, cvs []float64
+	for _, inf := range m.influencers {
+		if inf.Lives > 0 && inf.Reach > 0 && inf.Followers > 0 {
+			xs = append(xs, math.Log(float64(inf.Followers)))
+			ys = append(ys, math.Log(inf.Reach))
+			ws = append(ws, float64(inf.Lives))
+		}
+		if inf.Lives >= 3 && inf.Reach > 0 && !math.IsNaN(inf.reachVar) {
+			cvs = append(cvs, inf.reachVar/(inf.Reach*inf.Reach))
+		}
+	}
+	switch {
+	case len(xs) >= 3:
+		m.reachA, m.reachB = stat.LinearRegression(xs, ys, ws, false)
+	case len(ys) > 0:
+		m.reachA = stat.Mean(ys, ws)
+	}
+	m.cv2 = 0.25
+	if len(cvs) > 0 {
+		m.cv2 = stat.Mean(cvs, nil)
+	}
+	for _, inf := range m.influencers {
+		prior := 0.0
+		if inf.Followers > 0 {
+			prior = math.Exp(m.reachA + m.reachB*math.Log(float64(inf.Followers)))
+		} else {
+			prior = math.Exp(m.reachA)
+		}
+		n := float64(inf.Lives)
+		inf.Reach = (reachPriorLives*prior + n*inf.Reach) / (reachPriorLives + n)
+		// The mean's own uncertainty: a Gamma-Poisson posterior over
+		// reachPriorLives + n lives of spread cv2.
+		inf.reachVar = inf.Reach * inf.Reach * m.cv2 / (reachPriorLives + n)
+	}
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
