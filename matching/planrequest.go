@@ -27,11 +27,12 @@ type PlanRequest struct {
 	Influencers []PlanInfluencer `json:"influencers,omitempty"`
 }
 
-// PlanBrand is a brand's budget (EUR for fees) and the lives it wants.
+// PlanBrand is a brand's budget (EUR for fees; absent = no limit) and the
+// lives it wants.
 type PlanBrand struct {
-	BrandID uint64  `json:"brand_id"`
-	Budget  float64 `json:"budget"`
-	Lives   int     `json:"lives"`
+	BrandID uint64   `json:"brand_id"`
+	Budget  *float64 `json:"budget,omitempty"`
+	Lives   int      `json:"lives"`
 }
 
 // PlanInfluencer is an influencer available for the plan: how many lives
@@ -74,13 +75,13 @@ type PlannedLive struct {
 
 // PlanBrandTotal sums the plan for one brand.
 type PlanBrandTotal struct {
-	BrandID   uint64  `json:"brand_id"`
-	Lives     int     `json:"lives"`
-	Fees      float64 `json:"fees"`
-	GMV       float64 `json:"gmv"`
-	Value     float64 `json:"value"`
-	Budget    float64 `json:"budget"`
-	Requested int     `json:"lives_requested"`
+	BrandID   uint64   `json:"brand_id"`
+	Lives     int      `json:"lives"`
+	Fees      float64  `json:"fees"`
+	GMV       float64  `json:"gmv"`
+	Value     float64  `json:"value"`
+	Budget    *float64 `json:"budget,omitempty"`
+	Requested int      `json:"lives_requested"`
 }
 
 // planCandidates bounds the influencers per brand that enter the
@@ -124,7 +125,11 @@ func (m *Model) Plan(ctx context.Context, req PlanRequest, opts PlanOptions) (*P
 			return nil, fmt.Errorf("%w: brand %d", ErrUnknownBrand, rb.BrandID)
 		}
 		brands[k] = b
-		p.Brands = append(p.Brands, BrandDemand{ID: rb.BrandID, Budget: rb.Budget, Lives: rb.Lives})
+		budget := math.Inf(1)
+		if rb.Budget != nil {
+			budget = *rb.Budget
+		}
+		p.Brands = append(p.Brands, BrandDemand{ID: rb.BrandID, Budget: budget, Lives: rb.Lives})
 	}
 	// Influencers: the request's, or every known one with a fee, one live each.
 	type supply struct {

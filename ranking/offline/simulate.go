@@ -38,9 +38,13 @@ func Simulate(seed int64, events int, cfg sim.Config) (*Data, *sim.World, error)
 		buy  event.Purchase
 	)
 	d.Interactions = make([]ranking.Interaction, 0, events)
-	for range events {
+	for made := 0; made < events; {
 		m := g.Next()
 		now = m.Time
+		if !m.Kind.IsEvent() {
+			continue // a live's start or end: no interaction
+		}
+		made++
 		in := ranking.Interaction{Unix: m.Time.Unix()}
 		switch m.Kind {
 		case event.KindView:
