@@ -246,13 +246,27 @@ func (in *Ingester) Run(ctx context.Context) error {
 		in.setBrokerErr(nil)
 		in.joined.Store(true)
 		n := 0
+		for _, parts := range gen.Assignments {
+			n += len(parts)
+		}
+		// The generation ends as soon as one of its functions returns: at
+		// a stop, each partition waits for the others' last batches to
+		// land before it returns, so that the first idle one does not cut
+		// the others' landing short.
+		var landing sync.WaitGroup
+		landing.Add(n)
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
-				n++
 				pc := &partitionConsumer{in: in, gen: gen, topic: topic, kind: in.kinds[topic], partition: int32(p.ID), committed: p.Offset}
 				wg.Add(1)
 				gen.Start(func(gctx context.Context) {
 					defer wg.Done()
+					defer func() {
+						landing.Done()
+						if ctx.Err() != nil {
+							landing.Wait()
+						}
+					}()
 					pc.run(ctx, gctx)
 				})
 			}
@@ -302,6 +316,14 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 
+	// Landing outlives a process stop by up to FlushTimeout, so that an
+	// insert in flight completes and what was read lands; a rebalance
+	// stops it at once.
+	landCtx, landCancel := context.WithCancel(gctx)
+	defer landCancel()
+	stopLand := context.AfterFunc(ctx, func() { time.AfterFunc(in.cfg.FlushTimeout, landCancel) })
+	defer stopLand()
+
 	if err := pc.resume(runCtx); err != nil {
 		log.Debug("ingest: partition stopped before resuming", "err", err)
 		return
@@ -327,7 +349,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 			for i := range c.msgs {
 				pc.process(&c.msgs[i])
 				if pc.pending() >= in.cfg.BatchRows {
-					if !pc.flush(runCtx) {
+					if !pc.flush(landCtx) {
 						return
 					}
 					linger.Stop()
@@ -343,7 +365,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 				linger.Reset(in.cfg.Linger)
 			}
 		case <-linger.C:
-			if !pc.flush(runCtx) {
+			if !pc.flush(landCtx) {
 				return
 			}
 		case <-runCtx.Done():
@@ -355,17 +377,13 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 				log.Info("ingest: partition released for a rebalance", "abandoned_rows", pc.pending(), "next_offset", pc.wm+1)
 				return
 			}
-			// The process is stopping: land what was read, with a fresh
-			// deadline, unless a rebalance starts meanwhile.
-			fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.FlushTimeout)
-			stopFlush := context.AfterFunc(gctx, fcancel)
-			if pc.flush(fctx) {
+			// The process is stopping: land what was read, within
+			// FlushTimeout of the stop, unless a rebalance starts meanwhile.
+			if pc.flush(landCtx) {
 				log.Info("ingest: partition released", "next_offset", pc.next)
 			} else {
 				log.Warn("ingest: partition released with its batch abandoned; it will be read again", "from_offset", pc.wm+1)
 			}
-			stopFlush()
-			fcancel()
 			return
 		}
 	}
