@@ -137,7 +137,10 @@ type Generator struct {
 	tsSec                 int64
 	tsDate                []byte
 
-	weights, work, brandWeights, catTaste []float64
+	// aud holds the audience of the live being scheduled; work is scratch
+	// for its alias table.
+	aud                audienceScratch
+	work, brandWeights []float64
 }
 
 // NewGenerator returns a generator of w's traffic starting at start (which
@@ -153,9 +156,8 @@ func NewGenerator(w *World, seed int64, start time.Time) *Generator {
 		browseRate: w.idx.browseRate,
 		busyUntil:  make([]int64, len(w.Influencers)),
 		tsSec:      math.MinInt64,
-		weights:    make([]float64, len(w.Users)),
+		aud:        newAudienceScratch(w),
 		work:       make([]float64, len(w.Users)),
-		catTaste:   make([]float64, len(w.Config.Categories)),
 	}
 	g.idPrefix = strconv.AppendInt(append([]byte(nil), "e-"...), seed, 36)
 	g.idPrefix = append(g.idPrefix, '-')
@@ -375,27 +377,21 @@ func (g *Generator) startLive() {
 		}
 	}
 	total := g.audienceWeights(ii, cats)
-	ls.audience.build(g.weights, g.work)
+	ls.audience.build(g.aud.weights, g.work)
 
 	live := Live{
-		ID:              ls.id,
-		InfluencerID:    in.ID,
-		SponsorBrandID:  sponsor,
-		Start:           g.start.Add(time.Duration(g.clock)),
-		Duration:        time.Duration(dur),
-		ProductIDs:      make([]uint64, len(products)),
-		Fee:             fee,
-		ExpectedViewers: perHour * float64(dur) / float64(time.Hour),
+		ID:             ls.id,
+		InfluencerID:   in.ID,
+		SponsorBrandID: sponsor,
+		Start:          g.start.Add(time.Duration(g.clock)),
+		Duration:       time.Duration(dur),
+		ProductIDs:     make([]uint64, len(products)),
+		Fee:            fee,
 	}
-	perSlot := live.ExpectedViewers * (1 - in.FakeShare) / float64(len(products))
 	for j, pi := range products {
 		live.ProductIDs[j] = uint64(pi + 1)
-		p := &w.Products[pi]
-		c := w.idx.productCat[pi]
-		s := g.meanBuyProb(liveBuyRate*in.Skill*p.Appeal*p.PriceFactor, int(c), total, false)
-		live.ExpectedPurchases += perSlot * s
-		live.TrueExpectedGMV += perSlot * s * meanQuantity * p.Price
 	}
+	live.ExpectedViewers, live.ExpectedPurchases, live.TrueExpectedGMV = w.expectLive(&g.aud, ii, products, time.Duration(dur), total)
 	g.lives = append(g.lives, live)
 	g.liveStartMS = append(g.liveStartMS, 0)
 	g.active = append(g.active, ls)
@@ -407,68 +403,17 @@ func (g *Generator) startLive() {
 	g.push(pending{t: ls.end, live: ls.id, kind: event.KindLive, ended: true})
 }
 
-// meanBuyProb returns the mean over the audience in g.weights (of sum
-// total) of min(maxBuyProb, a*taste) for category c: the purchase
-// probability of a real viewer of a product whose other factors multiply to
-// a. Tastes are at most 1, so unless a exceeds the cap (or exact is set) it
-// is a times the audience's mean taste for c, from g.catTaste; otherwise
-// it is summed user by user.
+// meanBuyProb is World.meanBuyProb over the audience of the live being
+// scheduled (see audienceWeights).
 func (g *Generator) meanBuyProb(a float64, c int, total float64, exact bool) float64 {
-	if !(total > 0) {
-		return 0
-	}
-	if a <= maxBuyProb && !exact {
-		return a * g.catTaste[c] / total
-	}
-	nc := len(g.w.Config.Categories)
-	tastes := g.w.idx.tastes
-	var s float64
-	for ui, wu := range g.weights {
-		if wu != 0 {
-			s += wu * min(maxBuyProb, a*tastes[ui*nc+c])
-		}
-	}
-	return s / total
+	return g.w.meanBuyProb(&g.aud, a, c, total, exact)
 }
 
-// audienceWeights fills g.weights with the probability weights of each user
-// being a real viewer of a live of influencer ii (0 for bots, whose
-// Activity is 0), and g.catTaste[c], for each c in cats, with the weighted
-// sum of the users' taste for category c; it returns the sum of the weights.
+// audienceWeights fills the generator's audience scratch for a live of
+// influencer ii (see World.audienceWeights) and returns the sum of the
+// weights.
 func (g *Generator) audienceWeights(ii int, cats []int) float64 {
-	w := g.w
-	in := &w.Influencers[ii]
-	country := w.idx.inflCountry[ii]
-	nc := len(in.AudienceTastes)
-	aud := in.AudienceTastes
-	for _, c := range cats {
-		g.catTaste[c] = 0
-	}
-	tastes, activity, userCountry := w.idx.tastes, w.idx.activity, w.idx.userCountry
-	weights := g.weights[:len(activity)]
-	var total float64
-	for ui, act := range activity {
-		if act == 0 {
-			weights[ui] = 0
-			continue
-		}
-		t := tastes[ui*nc : ui*nc+nc]
-		_ = aud[len(t)-1]
-		var aff float64
-		for c, x := range t {
-			aff += x * aud[c]
-		}
-		x := act * aff * aff
-		if userCountry[ui] != country {
-			x *= foreignAudience
-		}
-		weights[ui] = x
-		total += x
-		for _, c := range cats {
-			g.catTaste[c] += x * t[c]
-		}
-	}
-	return total
+	return g.w.audienceWeights(&g.aud, ii, cats)
 }
 
 // pickSponsor draws the sponsor brand of a live of influencer ii, favouring

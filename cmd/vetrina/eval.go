@@ -19,7 +19,7 @@ import (
 )
 
 // evalSubcommands are the subcommands of `vetrina eval`.
-var evalSubcommands = []string{"ranking"}
+var evalSubcommands = []string{"ranking", "matching"}
 
 func runEval(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
@@ -28,6 +28,8 @@ func runEval(ctx context.Context, log *slog.Logger, args []string) error {
 	switch args[0] {
 	case "ranking":
 		return evalRanking(ctx, log, args[1:], os.Stdout)
+	case "matching":
+		return evalMatching(ctx, log, args[1:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintf(os.Stderr, "Usage: vetrina eval SUBCOMMAND [flags]\n\nSubcommands: %s\n", strings.Join(evalSubcommands, ", "))
 		return flag.ErrHelp

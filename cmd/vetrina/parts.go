@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -39,7 +41,35 @@ func topicNames(t ingest.Topics) []string {
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewBuildInfoCollector())
+	bi := buildInfo()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "vetrina_build_info",
+		Help:        "Always 1; the labels say which build runs: the module version, the VCS revision and time, whether the tree was modified, the Go version.",
+		ConstLabels: bi,
+	}, func() float64 { return 1 }))
 	return reg
+}
+
+// buildInfo returns the labels of vetrina_build_info, from what the Go
+// toolchain stamped into the binary ("unknown" where it stamped nothing).
+func buildInfo() prometheus.Labels {
+	l := prometheus.Labels{"version": "unknown", "revision": "unknown", "vcs_time": "unknown", "modified": "unknown", "goversion": runtime.Version()}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return l
+	}
+	l["version"] = info.Main.Version
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			l["revision"] = s.Value
+		case "vcs.time":
+			l["vcs_time"] = s.Value
+		case "vcs.modified":
+			l["modified"] = s.Value
+		}
+	}
+	return l
 }
 
 // trainReadTimeout bounds one read of a training query: ClickHouse

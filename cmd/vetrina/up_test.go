@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -109,7 +110,27 @@ func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
 		t.Errorf("feed from `vetrina up`: %+v (%v)", feed, err)
 	}
 
+	// What an operator scrapes: build info, lag, model age, RED metrics.
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`vetrina_build_info{goversion="go`, "vetrina_ingest_consumer_lag_messages{", "vetrina_ranking_model_age_seconds ",
+		`vetrina_http_request_duration_seconds_bucket{route="GET /v1/feed"`, `vetrina_http_requests_total{code="200",route="GET /v1/feed"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	up.stop(t)
+	// A graceful stop lands what was read: no insert cut short.
+	for _, bad := range []string{"insert failed", "batch abandoned"} {
+		if strings.Contains(up.output(), bad) {
+			t.Errorf("stop was not graceful (%q):\n%s", bad, up.output())
+		}
+	}
 	if code := up.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("vetrina up exited %d after SIGTERM:\n%s", code, up.output())
 	}
