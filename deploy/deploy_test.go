@@ -1,0 +1,170 @@
+// Package deploy holds the deployment files (Dockerfile, Prometheus
+// configuration and alert rules, Grafana dashboard, ClickHouse users); its
+// test checks them against the code.
+package deploy
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v2"
+)
+
+var metricRE = regexp.MustCompile(`\bvetrina_[a-z_]+`)
+
+// definedMetrics returns the vetrina_* names that appear as string
+// literals in the project's Go code.
+func definedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "deploy") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range regexp.MustCompile(`"(vetrina_[a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
+			out[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkNames fails for every vetrina_* metric in text the code does not
+// define (histogram series count as their family).
+func checkNames(t *testing.T, file, text string, defined map[string]bool) int {
+	t.Helper()
+	n := 0
+	for _, name := range metricRE.FindAllString(text, -1) {
+		n++
+		family := name
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if f, ok := strings.CutSuffix(name, suf); ok && defined[f] {
+				family = f
+			}
+		}
+		if !defined[family] {
+			t.Errorf("%s uses %s, which no Go code defines", file, name)
+		}
+	}
+	return n
+}
+
+func TestAlertRules_ParseAndNameRealMetrics(t *testing.T) {
+	defined := definedMetrics(t)
+	if len(defined) < 20 {
+		t.Fatalf("found only %d metric names in the code: %v", len(defined), defined)
+	}
+	src, err := os.ReadFile("prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				For         string            `yaml:"for"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.UnmarshalStrict(src, &doc); err != nil {
+		t.Fatalf("alerts.yml: %v", err)
+	}
+	alerts := map[string]bool{}
+	for _, g := range doc.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.Expr == "" || r.Annotations["summary"] == "" || r.Labels["severity"] == "" {
+				t.Errorf("rule %+v lacks alert, expr, severity or summary", r)
+			}
+			if alerts[r.Alert] {
+				t.Errorf("alert %s defined twice", r.Alert)
+			}
+			alerts[r.Alert] = true
+			if strings.Count(r.Expr, "(") != strings.Count(r.Expr, ")") {
+				t.Errorf("%s: unbalanced parentheses in %q", r.Alert, r.Expr)
+			}
+			checkNames(t, "alerts.yml "+r.Alert, r.Expr, defined)
+		}
+	}
+	// What the issue asks the rules to watch.
+	for _, want := range []string{"VetrinaIngestLagGrowing", "VetrinaAPIErrorRate", "VetrinaRankingModelStale"} {
+		if !alerts[want] {
+			t.Errorf("no alert %s", want)
+		}
+	}
+	conf, err := os.ReadFile("prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), "/etc/prometheus/alerts.yml") {
+		t.Error("prometheus.yml does not load the alert rules")
+	}
+}
+
+func TestGrafanaDashboard_ParsesAndNamesRealMetrics(t *testing.T) {
+	defined := definedMetrics(t)
+	src, err := os.ReadFile("grafana/vetrina.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Title  string `json:"title"`
+		UID    string `json:"uid"`
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(src, &dash); err != nil {
+		t.Fatalf("vetrina.json: %v", err)
+	}
+	if dash.UID == "" || dash.Title == "" {
+		t.Error("dashboard without uid or title")
+	}
+	n := 0
+	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			n += checkNames(t, "vetrina.json "+p.Title, tg.Expr, defined)
+		}
+	}
+	// Every metric family the code defines is on the dashboard.
+	for name := range defined {
+		series := strings.HasSuffix(name, "_bucket") || strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count")
+		if !series && !strings.Contains(string(src), name) && name != "vetrina_ranking_trainings_total" && name != "vetrina_ranking_model_trained_timestamp_seconds" {
+			t.Errorf("the dashboard does not show %s", name)
+		}
+	}
+	if n < 20 {
+		t.Errorf("the dashboard queries only %d metric series", n)
+	}
+}
