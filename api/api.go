@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,15 +41,19 @@ type Config struct {
 	// Matching serves the brand and influencer routes and plans (nil: not
 	// served).
 	Matching Matcher
-	Logger   *slog.Logger
+	// Auth holds the API tokens the feed and brand routes require (nil: no
+	// authentication, for tests and local experiments only).
+	Auth   *Auth
+	Logger *slog.Logger
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg Config
-	srv *http.Server
-	ln  net.Listener
-	log *slog.Logger
+	cfg    Config
+	routes []Route
+	srv    *http.Server
+	ln     net.Listener
+	log    *slog.Logger
 }
 
 // New builds the server and binds its address, so that Addr is known
@@ -69,18 +74,21 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 	m := newMetrics(cfg.Registerer)
-	handle := func(route string, h http.Handler) { mux.Handle(route, m.instrument(route, h)) }
-	handle("GET /healthz", http.HandlerFunc(s.healthz))
-	handle("GET /readyz", http.HandlerFunc(s.readyz))
-	handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	handle := func(route string, a access, h http.HandlerFunc) {
+		s.routes = append(s.routes, Route{Pattern: route, access: a})
+		mux.Handle(route, m.instrument(route, s.guard(a, h)))
+	}
+	handle("GET /healthz", public, s.healthz)
+	handle("GET /readyz", public, s.readyz)
+	handle("GET /metrics", public, promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	if cfg.Feed != nil {
-		handle("GET /v1/feed", http.HandlerFunc(s.feed))
-		handle("GET /v1/products/{id}/similar", http.HandlerFunc(s.similar))
+		handle("GET /v1/feed", feedAccess, s.feed)
+		handle("GET /v1/products/{id}/similar", feedAccess, s.similar)
 	}
 	if cfg.Matching != nil {
-		handle("GET /v1/brands/{id}/influencers", http.HandlerFunc(s.brandInfluencers))
-		handle("GET /v1/influencers/{id}", http.HandlerFunc(s.influencer))
-		handle("POST /v1/plans", http.HandlerFunc(s.plan))
+		handle("GET /v1/brands/{id}/influencers", brandAccess, s.brandInfluencers)
+		handle("GET /v1/influencers/{id}", brandAccess, s.influencer)
+		handle("POST /v1/plans", brandAccess, s.plan)
 	}
 	s.srv = &http.Server{
 		Handler:           mux,
@@ -97,6 +105,21 @@ func New(cfg Config) (*Server, error) {
 	s.ln = ln
 	return s, nil
 }
+
+// Route is one registered route.
+type Route struct {
+	Pattern string // as http.ServeMux takes it: "GET /v1/feed"
+	access  access
+}
+
+// Scope returns what the route requires: "public", "feed", "brand" or
+// "admin" (admin tokens reach every route).
+func (r Route) Scope() string {
+	return [...]string{public: "public", feedAccess: "feed", brandAccess: "brand", adminAccess: "admin"}[r.access]
+}
+
+// Routes returns the registered routes, in registration order.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -158,4 +181,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = jsonEncode(w, v)
 }
 
-func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+// jsonEncode writes v as JSON; <, > and & stay as they are (the API's
+// answers are not embedded in HTML).
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/vetrina/vetrina/api"
 	"github.com/vetrina/vetrina/broker"
 	"github.com/vetrina/vetrina/chserver"
 	"github.com/vetrina/vetrina/event"
@@ -249,8 +250,16 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
 		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
 	serve.Stderr = os.Stderr
+	// The load authenticates as the feed service does, with a token whose
+	// rate limit is far above the load.
+	token := api.NewToken()
+	tokens, err := json.Marshal(api.TokenFile{Tokens: []api.TokenEntry{{Name: "bench-feed", SHA256: api.HashToken(token), Scopes: []string{api.ScopeFeed}, Rate: 1e6}}})
+	if err != nil {
+		return res, err
+	}
+	serve.Env = append(os.Environ(), "VETRINA_TOKENS_JSON="+string(tokens))
 	if cfg.ServeCPUProfile != "" {
-		serve.Env = append(os.Environ(), "VETRINA_CPUPROFILE="+cfg.ServeCPUProfile)
+		serve.Env = append(serve.Env, "VETRINA_CPUPROFILE="+cfg.ServeCPUProfile)
 	}
 	if err := serve.Start(); err != nil {
 		return res, fmt.Errorf("start vetrina serve: %w", err)
@@ -288,13 +297,13 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	// client opens its connections, as wrk does before it counts.
 	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
-	loadFeed(ctx, tr, base, cfg, 2*time.Second, rec)
+	loadFeed(ctx, tr, base, token, cfg, 2*time.Second, rec)
 	before := handlerTimes(ctx, base)
-	lat, errs, achieved := loadFeed(ctx, tr, base, cfg, cfg.Duration, rec)
+	lat, errs, achieved := loadFeed(ctx, tr, base, token, cfg, cfg.Duration, rec)
 	after := handlerTimes(ctx, base)
 	res.HandlerRequests, res.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
 	if cfg.Wrk != "" {
-		report, err := runWrk(ctx, cfg, base, dir)
+		report, err := runWrk(ctx, cfg, base, dir, token)
 		if err != nil {
 			return res, err
 		}
@@ -364,21 +373,22 @@ const wrkConnections = 64
 const wrkScript = `
 local users, unknown, pause = %d, %f, %d
 math.randomseed(%d)
+local headers = { ["Authorization"] = "Bearer %s" }
 request = function()
   local u = math.random(1, users)
   if math.random() < unknown then u = users + u end
-  return wrk.format("GET", "/v1/feed?user_id=" .. u .. "&limit=20")
+  return wrk.format("GET", "/v1/feed?user_id=" .. u .. "&limit=20", headers)
 end
 delay = function() return pause end
 `
 
 // runWrk runs wrk against base for cfg.Duration at about cfg.Rate and
 // returns its latency distribution and summary lines.
-func runWrk(ctx context.Context, cfg RankingConfig, base, dir string) (string, error) {
+func runWrk(ctx context.Context, cfg RankingConfig, base, dir, token string) (string, error) {
 	script := filepath.Join(dir, "feed.lua")
 	pause := int(float64(wrkConnections) / cfg.Rate * 1000) // ms between a connection's requests
-	body := fmt.Sprintf(wrkScript, cfg.Users, cfg.UnknownShare, max(0, pause-1), cfg.Seed)
-	if err := os.WriteFile(script, []byte(body), 0o644); err != nil {
+	body := fmt.Sprintf(wrkScript, cfg.Users, cfg.UnknownShare, max(0, pause-1), cfg.Seed, token)
+	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
 		return "", fmt.Errorf("write wrk script: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, cfg.Wrk, "-t2", "-c"+strconv.Itoa(wrkConnections), "-d"+cfg.Duration.String(), "--latency", "-s", script, base)
@@ -602,7 +612,7 @@ func (r *recentUsers) pick(rng *rand.Rand) (uint64, bool) {
 // loadFeed sends GET /v1/feed open-loop at cfg.Rate for d:
 // request i is due at start + i/rate whatever happened to the others, and
 // its latency counts from when it was due (no coordinated omission).
-func loadFeed(ctx context.Context, tr *http.Transport, base string, cfg RankingConfig, d time.Duration, rec *recentUsers) ([]time.Duration, int, float64) {
+func loadFeed(ctx context.Context, tr *http.Transport, base, token string, cfg RankingConfig, d time.Duration, rec *recentUsers) ([]time.Duration, int, float64) {
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	total := int(cfg.Rate * d.Seconds())
 	lat := make([]time.Duration, total)
@@ -610,6 +620,7 @@ func loadFeed(ctx context.Context, tr *http.Transport, base string, cfg RankingC
 	var next atomic.Int64
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	auth := "Bearer " + token
 	var wg sync.WaitGroup
 	for w := range 256 {
 		wg.Add(1)
@@ -634,7 +645,13 @@ func loadFeed(ctx context.Context, tr *http.Transport, base string, cfg RankingC
 						user = u
 					}
 				}
-				resp, err := client.Get(base + "/v1/feed?user_id=" + strconv.FormatUint(user, 10) + "&limit=20")
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/feed?user_id="+strconv.FormatUint(user, 10)+"&limit=20", nil)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				req.Header.Set("Authorization", auth)
+				resp, err := client.Do(req)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()

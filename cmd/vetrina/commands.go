@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,7 +69,7 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr)
+	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr, nil)
 	if err != nil {
 		return err
 	}
@@ -110,13 +111,22 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	ch := f.clickhouse("")
 	inf := f.ingest()
 	rf := f.ranking(filepath.Join("DATA_DIR", "models", "ranking.gob"))
+	tf := f.tokens()
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if rest, ok := strings.CutPrefix(*rf.snapshot, "DATA_DIR"); ok {
 		*rf.snapshot = *dataDir + rest
 	}
-	var lines []string
+	var lines, tokenLines []string
+	auth, err := tf.load(ctx, log)
+	if errors.Is(err, errNoTokens) {
+		// The demo works at once: development tokens, printed below.
+		auth, tokenLines, err = devTokens()
+	}
+	if err != nil {
+		return err
+	}
 	if *ch.addr == "" {
 		dir, err := filepath.Abs(filepath.Join(*dataDir, "clickhouse"))
 		if err != nil {
@@ -158,7 +168,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr)
+	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr, auth)
 	if err != nil {
 		return err
 	}
@@ -169,6 +179,16 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 		"Ranking model       "+*rf.snapshot+fmt.Sprintf("   (retrained every %s)", *rf.every),
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
 		"Database            "+*ch.database)
+	for i, l := range tokenLines {
+		head := "                    "
+		if i == 0 {
+			head = "API tokens (dev)    "
+		}
+		lines = append(lines, head+l)
+	}
+	if len(tokenLines) > 0 {
+		lines = append(lines, "                    (new ones each run; e.g. curl -H 'Authorization: Bearer <feed token>' .../v1/feed?user_id=1)")
+	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano() & (1<<62 - 1)
 	}

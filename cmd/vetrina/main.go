@@ -27,6 +27,7 @@ var commands = []command{
 	{"serve", "serve the HTTP API: feed ranking (trained from ClickHouse, real time from Kafka), health, metrics", runServe},
 	{"train", "train the ranking model once and write its snapshot", runTrain},
 	{"migrate", "apply the ClickHouse schema migrations", runMigrate},
+	{"token", "create or revoke an API token (feed, brand:<id>, admin)", runToken},
 	{"bench", "measure throughput: `vetrina bench ingest`", runBench},
 	{"eval", "offline evaluation: `vetrina eval ranking`", runEval},
 }

@@ -101,7 +101,12 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	k := f.kafka("127.0.0.1:9092")
 	ch := f.clickhouse("127.0.0.1:9000")
 	rf := f.ranking(filepath.Join(".vetrina", "models", "ranking.gob"))
+	tf := f.tokens()
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	auth, err := tf.load(ctx, log)
+	if err != nil {
 		return err
 	}
 	st, err := openStore(ch, trainReadTimeout)
@@ -114,7 +119,7 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	reg := newRegistry()
 	rp := newRankingPart(rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Matching: rp.matching, Logger: log,
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Matching: rp.matching, Logger: log, Auth: auth,
 		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": rp.check, "matching": rp.matchingCheck}})
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *httpAddr, err)

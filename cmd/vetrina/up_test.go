@@ -106,8 +106,31 @@ func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
 			Reason    string `json:"reason"`
 		} `json:"items"`
 	}
-	if err := getJSON("http://"+httpAddr+"/v1/feed?user_id=7&limit=5", &feed); err != nil || len(feed.Items) != 5 || feed.Items[0].Reason == "" {
+	// `vetrina up` printed development tokens: the feed needs the feed one.
+	toks := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:API tokens \(dev\)\s+)?(admin|feed|brand:1)\s+(vt_[A-Za-z0-9_-]{43})$`).FindAllStringSubmatch(up.output(), -1) {
+		toks[m[1]] = m[2]
+	}
+	if len(toks) != 3 {
+		t.Fatalf("`vetrina up` printed tokens %v, want admin, feed and brand:1:\n%s", toks, up.output())
+	}
+	feedURL := "http://" + httpAddr + "/v1/feed?user_id=7&limit=5"
+	if err := getJSONAuth(feedURL, toks["feed"], &feed); err != nil || len(feed.Items) != 5 || feed.Items[0].Reason == "" {
 		t.Errorf("feed from `vetrina up`: %+v (%v)", feed, err)
+	}
+	for tok, want := range map[string]int{"": http.StatusUnauthorized, "vt_wrong": http.StatusUnauthorized, toks["brand:1"]: http.StatusForbidden, toks["admin"]: http.StatusOK} {
+		req, _ := http.NewRequest(http.MethodGet, feedURL, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("feed with token %.6s…: %d, want %d", tok, resp.StatusCode, want)
+		}
 	}
 
 	// What an operator scrapes: build info, lag, model age, RED metrics.
@@ -142,10 +165,25 @@ func TestUp_RunsEverything_KcatEventVisibleWithin2s(t *testing.T) {
 	}
 }
 
-func getJSON(url string, v any) error {
-	resp, err := http.Get(url)
+func getJSON(url string, v any) error { return getJSONAuth(url, "", v) }
+
+// getJSONAuth GETs url with a bearer token (none if empty) and decodes a 200
+// answer into v.
+func getJSONAuth(url, token string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
