@@ -43,8 +43,11 @@ type Config struct {
 	Matching Matcher
 	// Auth holds the API tokens the feed and brand routes require (nil: no
 	// authentication, for tests and local experiments only).
-	Auth   *Auth
-	Logger *slog.Logger
+	Auth *Auth
+	// AccessLog says which requests are logged: AccessLogErrors (the
+	// default), AccessLogAll or AccessLogOff.
+	AccessLog string
+	Logger    *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -76,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	m := newMetrics(cfg.Registerer)
 	handle := func(route string, a access, h http.HandlerFunc) {
 		s.routes = append(s.routes, Route{Pattern: route, access: a})
-		mux.Handle(route, m.instrument(route, s.guard(a, h)))
+		mux.Handle(route, s.instrument(m, route, s.guard(a, h)))
 	}
 	handle("GET /healthz", public, s.healthz)
 	handle("GET /readyz", public, s.readyz)

@@ -260,6 +260,9 @@ func (s *Server) guard(a access, h http.Handler) http.Handler {
 				fmt.Sprintf("token %q is limited to %g requests per second", p.Name, p.limit.rate))
 			return
 		}
+		if sw, ok := w.(*statusWriter); ok {
+			sw.holder = p.Name
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

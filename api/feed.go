@@ -116,10 +116,13 @@ type problemDoc struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
+	// RequestID (an extension member) is the request's X-Request-Id, for
+	// finding it in the server's log.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func problem(w http.ResponseWriter, r *http.Request, code int, title, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(code)
-	_ = jsonEncode(w, problemDoc{Type: "about:blank", Title: title, Status: code, Detail: detail, Instance: r.URL.Path})
+	_ = jsonEncode(w, problemDoc{Type: "about:blank", Title: title, Status: code, Detail: detail, Instance: r.URL.Path, RequestID: w.Header().Get("X-Request-Id")})
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vetrina/vetrina/bench"
+	"github.com/vetrina/vetrina/api"
 	"github.com/vetrina/vetrina/broker"
 	"github.com/vetrina/vetrina/chserver"
 )
@@ -69,7 +70,7 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr, nil)
+	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr, nil, api.AccessLogErrors)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	ch := f.clickhouse("")
 	inf := f.ingest()
 	rf := f.ranking(filepath.Join("DATA_DIR", "models", "ranking.gob"))
-	tf := f.tokens()
+	af := f.api()
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 		*rf.snapshot = *dataDir + rest
 	}
 	var lines, tokenLines []string
-	auth, err := tf.load(ctx, log)
+	auth, err := af.load(ctx, log)
 	if errors.Is(err, errNoTokens) {
 		// The demo works at once: development tokens, printed below.
 		auth, tokenLines, err = devTokens()
@@ -168,7 +169,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr, auth)
+	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr, auth, *af.accessLog)
 	if err != nil {
 		return err
 	}

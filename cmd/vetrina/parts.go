@@ -213,7 +213,7 @@ type pipeline struct {
 }
 
 // newPipeline builds the parts; with rf the API serves the feed too.
-func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *rankingFlags, httpAddr string, auth *api.Auth) (*pipeline, error) {
+func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *rankingFlags, httpAddr string, auth *api.Auth, accessLog string) (*pipeline, error) {
 	st, err := openStore(ch, 0)
 	if err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		st.Close()
 		return nil, err
 	}
-	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Registerer: reg, Checks: ingestChecks(in, st), Logger: log, Auth: auth}
+	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Registerer: reg, Checks: ingestChecks(in, st), Logger: log, Auth: auth, AccessLog: accessLog}
 	var rp *rankingPart
 	var trainStore *store.Store
 	if rf != nil {

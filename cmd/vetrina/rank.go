@@ -101,11 +101,11 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	k := f.kafka("127.0.0.1:9092")
 	ch := f.clickhouse("127.0.0.1:9000")
 	rf := f.ranking(filepath.Join(".vetrina", "models", "ranking.gob"))
-	tf := f.tokens()
+	af := f.api()
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	auth, err := tf.load(ctx, log)
+	auth, err := af.load(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	reg := newRegistry()
 	rp := newRankingPart(rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
-	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Matching: rp.matching, Logger: log, Auth: auth,
+	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: rp.ranker, Matching: rp.matching, Logger: log, Auth: auth, AccessLog: *af.accessLog,
 		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": rp.check, "matching": rp.matchingCheck}})
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *httpAddr, err)

@@ -26,15 +26,18 @@ const tokensEnv = "VETRINA_TOKENS_JSON"
 // tokenReloadEvery is how often a token file is checked for changes.
 const tokenReloadEvery = 5 * time.Second
 
-type tokenFlags struct {
-	file   *string
-	noAuth *bool
+// apiFlags are the HTTP API's access settings.
+type apiFlags struct {
+	file      *string
+	noAuth    *bool
+	accessLog *string
 }
 
-func (f *flags) tokens() tokenFlags {
-	return tokenFlags{
-		file:   f.String("tokens", "", "API token file (JSON; `vetrina token` adds entries); reloaded on SIGHUP and within 5 s of a change. Or put the document itself in $"+tokensEnv),
-		noAuth: f.Bool("no-auth", false, "serve the feed and brand routes without tokens: local experiments only"),
+func (f *flags) api() apiFlags {
+	return apiFlags{
+		file:      f.String("tokens", "", "API token file (JSON; `vetrina token` adds entries); reloaded on SIGHUP and within 5 s of a change. Or put the document itself in $"+tokensEnv),
+		noAuth:    f.Bool("no-auth", false, "serve the feed and brand routes without tokens: local experiments only"),
+		accessLog: f.String("access-log", api.AccessLogErrors, "which requests to log: errors (4xx, 5xx and slower than 1 s), all, off"),
 	}
 }
 
@@ -45,7 +48,12 @@ var errNoTokens = errors.New("no API tokens: give --tokens FILE or $" + tokensEn
 // load returns the API's Auth (nil with --no-auth), keeping a token file
 // current until ctx ends. A file that stops parsing is logged and the
 // tokens it held stay in force.
-func (t tokenFlags) load(ctx context.Context, log *slog.Logger) (*api.Auth, error) {
+func (t apiFlags) load(ctx context.Context, log *slog.Logger) (*api.Auth, error) {
+	if t.accessLog != nil {
+		if m := *t.accessLog; m != api.AccessLogErrors && m != api.AccessLogAll && m != api.AccessLogOff {
+			return nil, fmt.Errorf("--access-log %q: want errors, all or off", m)
+		}
+	}
 	switch {
 	case *t.file != "":
 		toks, info, err := readTokenFile(*t.file)

@@ -42,7 +42,7 @@ func TestToken_FileAddRevokeReloads(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tf := tokenFlags{file: &path, noAuth: new(bool)}
+	tf := apiFlags{file: &path, noAuth: new(bool)}
 	auth, err := tf.load(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -96,12 +96,12 @@ func TestToken_FileAddRevokeReloads(t *testing.T) {
 func TestToken_ServeRefusesWithoutTokens(t *testing.T) {
 	t.Setenv(tokensEnv, "")
 	empty := ""
-	_, err := tokenFlags{file: &empty, noAuth: new(bool)}.load(context.Background(), slog.New(slog.DiscardHandler))
+	_, err := apiFlags{file: &empty, noAuth: new(bool)}.load(context.Background(), slog.New(slog.DiscardHandler))
 	if err != errNoTokens || !strings.Contains(err.Error(), "vetrina token") {
 		t.Fatalf("err = %v", err)
 	}
 	t.Setenv(tokensEnv, `{"tokens":[{"name":"x","sha256":"00","scopes":["feed"]}]}`)
-	if _, err := (tokenFlags{file: &empty, noAuth: new(bool)}).load(context.Background(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tokensEnv) {
+	if _, err := (apiFlags{file: &empty, noAuth: new(bool)}).load(context.Background(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tokensEnv) {
 		t.Fatalf("bad $%s: %v", tokensEnv, err)
 	}
 }
