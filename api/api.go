@@ -84,6 +84,7 @@ func New(cfg Config) (*Server, error) {
 	handle("GET /healthz", public, s.healthz)
 	handle("GET /readyz", public, s.readyz)
 	handle("GET /metrics", public, promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
+	handle("GET /openapi.json", public, s.openapi)
 	if cfg.Feed != nil {
 		handle("GET /v1/feed", feedAccess, s.feed)
 		handle("GET /v1/products/{id}/similar", feedAccess, s.similar)

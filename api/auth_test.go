@@ -66,7 +66,7 @@ func TestNewToken_RandomAndHashed(t *testing.T) {
 	}
 }
 
-func do(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
+func authDo(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -119,7 +119,7 @@ func TestAuth_401_403_429AsProblems(t *testing.T) {
 		"admin token":   {plain["ops"], 200, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp, doc := do(t, "GET", feed, tc.token, "")
+			resp, doc := authDo(t, "GET", feed, tc.token, "")
 			if resp.StatusCode != tc.code {
 				t.Fatalf("status %d, want %d (%v)", resp.StatusCode, tc.code, doc)
 			}
@@ -138,21 +138,21 @@ func TestAuth_401_403_429AsProblems(t *testing.T) {
 		})
 	}
 	// Public routes need no token.
-	if resp, _ := do(t, "GET", base+"/healthz", "", ""); resp.StatusCode != 200 {
+	if resp, _ := authDo(t, "GET", base+"/healthz", "", ""); resp.StatusCode != 200 {
 		t.Errorf("/healthz without a token: %d", resp.StatusCode)
 	}
 	// Rate 1/s, burst 2: the third request at once is refused.
 	codes := []int{}
 	var last *http.Response
 	for range 3 {
-		last, _ = do(t, "GET", feed, plain["slow"], "")
+		last, _ = authDo(t, "GET", feed, plain["slow"], "")
 		codes = append(codes, last.StatusCode)
 	}
 	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 || last.Header.Get("Retry-After") != "1" {
 		t.Errorf("slow token: codes %v, Retry-After %q; want 200 200 429 and 1", codes, last.Header.Get("Retry-After"))
 	}
 	// Another token is not slowed by it.
-	if resp, _ := do(t, "GET", feed, plain["feed-service"], ""); resp.StatusCode != 200 {
+	if resp, _ := authDo(t, "GET", feed, plain["feed-service"], ""); resp.StatusCode != 200 {
 		t.Errorf("feed-service after slow's 429: %d", resp.StatusCode)
 	}
 }
@@ -162,15 +162,15 @@ func TestAuth_RotationWithoutRestart(t *testing.T) {
 	auth := api.NewAuth(old)
 	base := serveAuthFeed(t, auth)
 	feed := base + "/v1/feed?user_id=1"
-	if resp, _ := do(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 200 {
+	if resp, _ := authDo(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 200 {
 		t.Fatalf("old token before rotation: %d", resp.StatusCode)
 	}
 	rotated, newPlain := tokenDoc(t, map[string]api.TokenEntry{"feed-2026": {Scopes: []string{"feed"}}})
 	auth.Set(rotated)
-	if resp, _ := do(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 401 {
+	if resp, _ := authDo(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 401 {
 		t.Errorf("revoked token after rotation: %d, want 401", resp.StatusCode)
 	}
-	if resp, _ := do(t, "GET", feed, newPlain["feed-2026"], ""); resp.StatusCode != 200 {
+	if resp, _ := authDo(t, "GET", feed, newPlain["feed-2026"], ""); resp.StatusCode != 200 {
 		t.Errorf("new token after rotation: %d, want 200", resp.StatusCode)
 	}
 }

@@ -66,7 +66,7 @@ func TestPanic_500WithRequestID_LoggedWithoutPersonalData(t *testing.T) {
 		RequestID string `json:"request_id"`
 		Detail    string `json:"detail"`
 	}
-	decodeBody(t, resp, &doc)
+	decodeProblemBody(t, resp, &doc)
 	if resp.StatusCode != 500 || doc.Status != 500 || doc.RequestID != "trace-42" || !strings.Contains(doc.Detail, "trace-42") || resp.Header.Get("X-Request-Id") != "trace-42" {
 		t.Errorf("panic answered %d %+v, X-Request-Id %q", resp.StatusCode, doc, resp.Header.Get("X-Request-Id"))
 	}
@@ -94,7 +94,7 @@ func TestPanic_500WithRequestID_LoggedWithoutPersonalData(t *testing.T) {
 	}
 }
 
-func decodeBody(t *testing.T, resp *http.Response, v any) {
+func decodeProblemBody(t *testing.T, resp *http.Response, v any) {
 	t.Helper()
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
