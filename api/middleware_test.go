@@ -2,8 +2,8 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"

@@ -80,7 +80,7 @@ var operations = []operation{
 			{name: "commission", in: "query", typ: "number", desc: "the app's commission on GMV used for ROI (default 0.25)"},
 		}, response: matching.Ranking{}, errors: []int{400, 404, 503}},
 	{pattern: "GET /v1/influencers/{id}", summary: "An influencer's profile: reach, engagement, conversion, audience, authenticity and past lives (a brand token sees no other brand's sponsorships).", scope: brandAccess,
-		params: []param{{name: "id", in: "path", typ: "integer", required: true, desc: "the influencer"}},
+		params:   []param{{name: "id", in: "path", typ: "integer", required: true, desc: "the influencer"}},
 		response: InfluencerProfile{}, errors: []int{400, 404, 503}},
 	{pattern: "POST /v1/plans", summary: "The assignment of influencers to brands that maximises expected GMV (or profit) within budgets and capacities, with its gap to the LP bound.", scope: brandAccess,
 		body: matching.PlanRequest{}, response: matching.PlanResult{}, errors: []int{400, 404, 413, 503}},
