@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -66,7 +67,10 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 	}
 	intParam("limit", &q.Limit)
 	floatParam("max_fee", &q.MaxFee)
-	floatParam("commission", &q.Commission)
+	if qs.Get("commission") != "" {
+		q.Commission = new(float64)
+		floatParam("commission", q.Commission)
+	}
 	if v := qs.Get("min_followers"); v != "" && bad == nil {
 		if q.MinFollowers, err = strconv.ParseUint(v, 10, 64); err != nil {
 			bad = errors.New("min_followers must be a non-negative integer")
@@ -116,7 +120,17 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	var req matching.PlanRequest
-	if err := dec.Decode(&req); err != nil {
+	err := dec.Decode(&req)
+	if err == nil {
+		// One JSON object: anything after it is a malformed request, not
+		// a second one to ignore.
+		if _, err = dec.Token(); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("unexpected data after the JSON object")
+		}
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			problem(w, r, http.StatusRequestEntityTooLarge, "request too large", fmt.Sprintf("a plan request is at most %d bytes", maxPlanBody))

@@ -129,14 +129,27 @@ func roi(net, fee float64) *float64 {
 // the given mean and variance: positive, right-skewed like the GMV of a
 // live, and exact in its first two moments.
 func gammaQuantiles(mean, variance float64) (p10, p50, p90 float64) {
-	if mean <= 0 {
-		return 0, 0, 0
+	return gammaQuantile(mean, variance, 0.1), gammaQuantile(mean, variance, 0.5), gammaQuantile(mean, variance, 0.9)
+}
+
+// gammaQuantile returns the p-quantile, rounded to cents, of the Gamma
+// distribution with the given mean and variance. It never exceeds the
+// mean for p ≤ 0.5 (a Gamma's median lies below its mean), up to the
+// rounding, which is what Rank prunes with.
+func gammaQuantile(mean, variance, p float64) float64 {
+	// Only finite, positive shapes reach distuv: its quantile search
+	// loops forever on a NaN shape and panics on a zero one.
+	if !(mean > 0) || math.IsInf(mean, 1) {
+		return 0
 	}
-	if variance <= 0 {
-		return round2(mean), round2(mean), round2(mean)
+	if !(variance > 0) {
+		return round2(mean)
 	}
-	g := distuv.Gamma{Alpha: mean * mean / variance, Beta: mean / variance}
-	return round2(g.Quantile(0.1)), round2(g.Quantile(0.5)), round2(g.Quantile(0.9))
+	alpha := mean * mean / variance
+	if !(alpha > 0) {
+		return 0 // the limit of a vanishing shape
+	}
+	return round2(distuv.Gamma{Alpha: alpha, Beta: mean / variance}.Quantile(p))
 }
 
 // Reasons says in a few words why inf suits b (or not), from the factors

@@ -261,9 +261,11 @@ func Build(in *Inputs) (*Model, error) {
 	m.buildBrands(in, products)
 	m.buildLives(in, products, influencer)
 	m.buildAffinity(in, influencer)
+	// Sorted before the fits: their sums run in this order, and influencers
+	// seen only in events were added in map order.
+	slices.SortFunc(m.influencers, func(a, b *Influencer) int { return cmp.Compare(a.ID, b.ID) })
 	m.fitConversion()
 	m.fitReach()
-	slices.SortFunc(m.influencers, func(a, b *Influencer) int { return cmp.Compare(a.ID, b.ID) })
 	return m, nil
 }
 
@@ -624,9 +626,11 @@ func (m *Model) fitReach() {
 		}
 	}
 	switch {
-	case len(xs) >= 3:
+	case len(xs) >= 3 && slices.Min(xs) < slices.Max(xs):
 		m.reachA, m.reachB = stat.LinearRegression(xs, ys, ws, false)
 	case len(ys) > 0:
+		// One follower count: no slope to fit (the regression would be
+		// 0/0, NaN reach for everyone), the mean is the prior.
 		m.reachA = stat.Mean(ys, ws)
 	}
 	m.cv2 = 0.25

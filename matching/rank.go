@@ -34,7 +34,9 @@ type Query struct {
 	MinFollowers uint64
 	MaxFee       float64 // 0: no limit; else influencers with a known fee ≤ MaxFee
 	Sort         string
-	Commission   float64 // share of GMV the brand does not keep; default DefaultCommission
+	// Commission is the share of GMV the brand does not keep; nil means
+	// DefaultCommission (0 is a commission of 0).
+	Commission *float64
 }
 
 // MaxLimit bounds a ranking's length.
@@ -82,10 +84,11 @@ func (q *Query) normalize() error {
 	if q.MaxFee < 0 || math.IsNaN(q.MaxFee) {
 		return fmt.Errorf("%w: max_fee must be ≥ 0", ErrBadQuery)
 	}
-	if q.Commission == 0 {
-		q.Commission = DefaultCommission
+	if q.Commission == nil {
+		c := DefaultCommission
+		q.Commission = &c
 	}
-	if q.Commission < 0 || q.Commission >= 1 || math.IsNaN(q.Commission) {
+	if c := *q.Commission; c < 0 || c >= 1 || math.IsNaN(c) {
 		return fmt.Errorf("%w: commission must be in [0, 1)", ErrBadQuery)
 	}
 	return nil
@@ -101,12 +104,19 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 		return nil, fmt.Errorf("%w: brand %d", ErrUnknownBrand, brandID)
 	}
 	r := &Ranking{BrandID: b.ID, Brand: b.Name, Sort: q.Sort, AsOf: m.AsOf, Items: []Candidate{}}
+	commission := *q.Commission
+	// Every influencer that passes the filters gets the moments of its
+	// prediction (cheap) and an upper bound of its sort key; the Gamma
+	// quantiles (costly) are computed best bound first, only until no
+	// bound left can beat the limit-th key. The answer is the one of
+	// sorting every full prediction by key, then id.
 	type scored struct {
-		inf *Influencer
-		p   Prediction
-		key float64
+		inf            *Influencer
+		mean, variance float64
+		key, bound     float64
+		exact          bool
 	}
-	var all []scored
+	all := make([]scored, 0, len(m.influencers))
 	for k, inf := range m.influencers {
 		if k%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -117,34 +127,66 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 			q.MaxFee > 0 && (inf.Fee <= 0 || inf.Fee > q.MaxFee) {
 			continue
 		}
-		p := m.Predict(b, inf, q.Commission)
-		s := scored{inf: inf, p: p}
-		switch q.Sort {
-		case SortP50:
-			s.key = p.P50
-		case SortP10:
-			s.key = p.P10
-		case SortGMV:
-			s.key = p.GMV
-		case SortROI:
-			s.key = math.Inf(-1)
-			if p.ROI != nil {
-				s.key = *p.ROI
-			}
+		mo := m.moments(b, inf)
+		s := scored{inf: inf, mean: mo.mean, variance: mo.variance}
+		// P10 ≤ P50 ≤ the mean, with slack for the quantile search and
+		// the rounding to cents.
+		upper := mo.mean*(1+1e-6) + 0.01
+		switch {
+		case q.Sort == SortGMV:
+			s.key, s.exact = round2(mo.mean), true // Prediction.GMV
+			s.bound = s.key
+		case q.Sort == SortROI && inf.Fee <= 0:
+			s.key, s.exact = math.Inf(-1), true
+			s.bound = s.key
+		case q.Sort == SortROI:
+			s.bound = (upper*(1-commission)-inf.Fee)/inf.Fee + 0.001
+		default:
+			s.bound = upper
+		}
+		if math.IsNaN(s.bound) {
+			s.bound = math.Inf(1) // no bound: always computed
 		}
 		all = append(all, s)
 	}
 	r.Matched = len(all)
-	slices.SortFunc(all, func(a, b scored) int {
-		if c := cmp.Compare(b.key, a.key); c != 0 {
-			return c
+	slices.SortFunc(all, func(a, b scored) int { return cmp.Compare(b.bound, a.bound) })
+	better := func(a, b *scored) bool {
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c > 0
 		}
-		return cmp.Compare(a.inf.ID, b.inf.ID)
-	})
-	for _, s := range all[:min(q.Limit, len(all))] {
+		return a.inf.ID < b.inf.ID
+	}
+	best := make([]*scored, 0, q.Limit+1)
+	for k := range all {
+		s := &all[k]
+		if len(best) == q.Limit && s.bound < best[len(best)-1].key {
+			break // sorted by bound: no one left can enter
+		}
+		if !s.exact {
+			switch q.Sort {
+			case SortP50:
+				s.key = gammaQuantile(s.mean, s.variance, 0.5)
+			case SortP10:
+				s.key = gammaQuantile(s.mean, s.variance, 0.1)
+			case SortROI:
+				s.key = *roi(gammaQuantile(s.mean, s.variance, 0.5)*(1-commission), s.inf.Fee)
+			}
+		}
+		at := len(best)
+		for at > 0 && better(s, best[at-1]) {
+			at--
+		}
+		if at < q.Limit {
+			best = slices.Insert(best, at, s)
+			best = best[:min(len(best), q.Limit)]
+		}
+	}
+	for _, s := range best {
 		inf := s.inf
+		p := m.Predict(b, inf, commission)
 		r.Items = append(r.Items, Candidate{InfluencerID: inf.ID, Handle: inf.Handle, Followers: inf.Followers, Country: inf.Country,
-			Categories: inf.Categories, Lives: inf.Lives, Prediction: s.p, Reasons: m.Reasons(b, inf, s.p)})
+			Categories: inf.Categories, Lives: inf.Lives, Prediction: p, Reasons: m.Reasons(b, inf, p)})
 	}
 	switch {
 	case len(m.influencers) == 0:
