@@ -61,9 +61,13 @@
 // Quantities are 1, 2 or 3 with probabilities 0.8, 0.15 and 0.05 (mean
 // 1.25). Live.TrueExpectedGMV is the exact expectation of the GMV of the
 // purchases the generator attributes to the live, computed from these
-// parameters when the live starts; purchases follow their view by up to a
-// few minutes, so a live's purchases are complete a few minutes after it
-// ends.
+// parameters when the live starts. World.NewOracle answers the same
+// question for lives that did not happen (Oracle.Live for given products,
+// Oracle.SponsoredGMV for a brand and an influencer, averaged over the
+// products the generator would draw), with the same code; back-tests use it
+// to value plans at their true expected GMV. Purchases follow their view
+// by up to a few minutes, so a live's purchases are complete a few minutes
+// after it ends.
 //
 // Each live is also announced in the stream, as a catalog update of kind
 // event.KindLive keyed by its ID: a message when it starts (live_id,

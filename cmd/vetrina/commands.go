@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/vetrina/vetrina/bench"
 	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/bench"
 	"github.com/vetrina/vetrina/broker"
 	"github.com/vetrina/vetrina/chserver"
 )
