@@ -44,6 +44,10 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, "malformed brand id", "the brand id must be an unsigned 64-bit integer")
 		return
 	}
+	if p := principal(r); !p.Brand(id) {
+		forbidBrand(w, r, p, id)
+		return
+	}
 	qs := r.URL.Query()
 	q := matching.Query{Category: qs.Get("category"), Country: qs.Get("country"), Sort: qs.Get("sort")}
 	var bad error
@@ -108,10 +112,27 @@ func (s *Server) influencer(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "unknown influencer", fmt.Sprintf("influencer %d is not in the catalog", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		*matching.Influencer
-		AsOf any `json:"as_of"`
-	}{inf, m.AsOf})
+	writeJSON(w, http.StatusOK, InfluencerProfile{Influencer: visibleTo(principal(r), inf), AsOf: m.AsOf})
+}
+
+// visibleTo returns inf as p may see it: a brand token does not see the
+// lives other brands sponsored (who sponsored them and what they sold);
+// aggregates over all lives stay.
+func visibleTo(p *Principal, inf *matching.Influencer) *matching.Influencer {
+	if p.Unrestricted() {
+		return inf
+	}
+	c := *inf
+	c.PastLives = nil
+	for _, l := range inf.PastLives {
+		if l.SponsorBrandID == 0 || p.Brand(l.SponsorBrandID) {
+			c.PastLives = append(c.PastLives, l)
+		}
+	}
+	if c.PastLives == nil {
+		c.PastLives = []matching.LiveSummary{}
+	}
+	return &c
 }
 
 // plan serves POST /v1/plans.
@@ -138,6 +159,14 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		}
 		problem(w, r, http.StatusBadRequest, "malformed plan request", err.Error())
 		return
+	}
+	if p := principal(r); !p.Unrestricted() {
+		for _, b := range req.Brands {
+			if !p.Brand(b.BrandID) {
+				forbidBrand(w, r, p, b.BrandID)
+				return
+			}
+		}
 	}
 	m, ok := s.model(w, r)
 	if !ok {
