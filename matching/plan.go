@@ -905,6 +905,15 @@ func (s *planSolver) lpBound() (bound float64, ok bool) {
 	for k, v := range s.pVal {
 		c[k] = -v
 	}
+	// Degenerate vertices (many rows tight at once: capacities of 1, lives
+	// of 1) make the simplex's pivoting cycle forever. Distinct tiny
+	// relaxations of the right-hand sides break the ties; the bound stays
+	// an upper bound (of a slightly looser problem) and moves by about
+	// 1e-7 of the objective.
+	for r := range rhs {
+		frac := math.Mod(float64(r+1)*0.6180339887498949, 1)
+		rhs[r] += 1e-7 * math.Max(1, math.Abs(rhs[r])) * (1 + frac)
+	}
 	opt, _, err := lp.Simplex(c, a, rhs, 1e-10, basis)
 	if err != nil {
 		return 0, false

@@ -2,9 +2,11 @@ package matching
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -495,5 +497,44 @@ func TestSolve_CapacityOnly_EqualsLP(t *testing.T) {
 		if !plan.Exact || plan.Method != MethodFlow {
 			t.Fatalf("seed %d: exact %v method %q", seed, plan.Exact, plan.Method)
 		}
+	}
+}
+
+// TestSolve_DegenerateLPTerminates: the plan problem the matching back-test
+// met (testdata/degenerate_lp.json: 9 brands, 50 influencers, many equal
+// fees) has a degenerate LP on which gonum's simplex cycled for ever. It
+// must now finish, within its bound, like any other.
+func TestSolve_DegenerateLPTerminates(t *testing.T) {
+	data, err := os.ReadFile("testdata/degenerate_lp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Problem
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		plan *Plan
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		plan, err := Solve(context.Background(), p, PlanOptions{})
+		done <- result{plan, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		checkPlan(t, p, r.plan)
+		if r.plan.Method != MethodLagrangianLP {
+			t.Errorf("method %s: the LP bound was not used", r.plan.Method)
+		}
+		if r.plan.UpperBound < r.plan.Objective {
+			t.Errorf("bound %g below the objective %g", r.plan.UpperBound, r.plan.Objective)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("still solving after a minute: the LP bound cycles")
 	}
 }

@@ -557,9 +557,7 @@ func planOrigin(ctx context.Context, s *originState, w *sim.World, oracle *sim.O
 				q.Pairs = append(q.Pairs, matching.Pair{Brand: b, Influencer: i, Value: score(name, b, i)})
 			}
 		}
-		// No LP bound: gonum's dense simplex stalled for minutes on some
-		// of these instances, and the bound only annotates the plan.
-		plan, err := matching.Solve(ctx, q, matching.PlanOptions{LPMaxPairs: -1})
+		plan, err := matching.Solve(ctx, q, matching.PlanOptions{})
 		if err != nil {
 			return rep, fmt.Errorf("backtest: plan with %s: %w", name, err)
 		}
