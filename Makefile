@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := ./vetrina
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test deps build vet bench bench-go fuzz clean
+.PHONY: run test deps build vet bench bench-go fuzz vulncheck clean
 
 ## run: install what is missing, build, and run the whole system (`vetrina up`)
 run: deps build
@@ -30,8 +30,16 @@ bench: deps build
 	$(BIN) bench ingest --events 2000000
 
 FUZZTIME ?= 30s
+## fuzz: each fuzz target for FUZZTIME: the event decoder and the API's parsers
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./event
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event
+	for t in FuzzFeedQuery FuzzBrandQuery FuzzPlanBody FuzzParseTokens; do \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./api || exit 1; \
+	done
+
+## vulncheck: govulncheck with a vulnerability database built offline (scripts/vulncheck.sh)
+vulncheck:
+	scripts/vulncheck.sh
 
 clean:
 	rm -rf $(BIN) .vetrina

@@ -125,6 +125,10 @@ func (r Route) Scope() string {
 // Routes returns the registered routes, in registration order.
 func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
 
+// Handler returns the server's handler: every route with its guards and
+// metrics (tests and fuzzing drive it without a network).
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 

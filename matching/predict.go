@@ -32,8 +32,9 @@ type Prediction struct {
 type Factors struct {
 	// Reach is the expected views by real viewers in one live.
 	Reach float64 `json:"reach"`
-	// Affinity is how much more the audience likes the brand's categories
-	// than the average live viewer (1 = average).
+	// Affinity is how much more the audience buys the brand's categories
+	// than the average live viewer's (1 = average): the audience's category
+	// share over the average share, to the power Model.AffinityExponent.
 	Affinity float64 `json:"affinity"`
 	// Skill is the influencer's conversion relative to what their
 	// audience predicts (1 = average).
@@ -86,11 +87,11 @@ func (m *Model) moments(b *Brand, inf *Influencer) moments {
 		if share == 0 {
 			continue
 		}
-		prior := inf.Skill * m.base[c] * inf.affinity[c]
+		prior := inf.Skill * m.base[c] * inf.effAff[c]
 		rate := (categoryPrior*prior + inf.catOrders[c]) / (categoryPrior + inf.catViews[c])
 		cc := share * rate * b.quality[c]
 		mo.conversion += cc
-		mo.affinity += share * inf.affinity[c]
+		mo.affinity += share * inf.effAff[c]
 		mo.quality += share * b.quality[c]
 		// An order is units × price: units ≥ 1 with mean unitsMean and,
 		// as 1 + Poisson, variance unitsMean − 1.
@@ -105,13 +106,15 @@ func (m *Model) moments(b *Brand, inf *Influencer) moments {
 	mo.orderValue = ov / mo.conversion
 	orderVar := math.Max(0, ov2/mo.conversion-mo.orderValue*mo.orderValue)
 	// Orders N given views V ~ (Reach, cv2·Reach² + the mean's
-	// uncertainty) and conversion π with relative variance 1/skillShape:
-	// E[N] = E[V]π, Var[N] = E[V]π + π²Var[V] + E[V]²π²/shape.
+	// uncertainty) and conversion π with relative variance 1/skillShape
+	// (what we know of the influencer) + convPhi (how one live differs):
+	// E[N] = E[V]π, Var[N] = E[V]π + π²Var[V] + E[V]²π²(1/shape + convPhi).
 	ev := inf.Reach
 	vv := m.cv2*ev*ev + inf.reachVar
 	relConv := 1 / math.Max(1, inf.skillShape)
 	mo.orders = ev * mo.conversion
-	vn := mo.orders + mo.conversion*mo.conversion*vv + mo.orders*mo.orders*relConv
+	// Plus one live's own conversion spread (m.convPhi·π² beyond Poisson).
+	vn := mo.orders + mo.conversion*mo.conversion*vv + mo.orders*mo.orders*(relConv+m.convPhi)
 	mo.mean = mo.orders * mo.orderValue
 	mo.variance = mo.orders*orderVar + mo.orderValue*mo.orderValue*vn
 	return mo

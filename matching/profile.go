@@ -108,11 +108,19 @@ type Model struct {
 	// cv2 is the pooled squared coefficient of variation of views per
 	// live: how much one live differs from the influencer's mean.
 	cv2 float64
+	// convPhi is the pooled overdispersion of a live's orders per view
+	// around the influencer's mean: Var[conversion of one live] =
+	// convPhi·mean² beyond Poisson (the products shown, the hour, the mood).
+	convPhi float64
 	// unitsMean is the mean units per order.
 	unitsMean float64
 	// fakeBaseline is the median share of inactive viewers: real viewers
 	// who have not browsed yet.
 	fakeBaseline float64
+	// AffinityExponent is γ in conversion ∝ affinity^γ, fitted on the lives'
+	// orders: a live's buyers are its most engaged viewers, whose tastes
+	// are more pronounced than the average viewer's shares say.
+	AffinityExponent float64
 }
 
 // Influencer is an influencer's profile.
@@ -162,6 +170,7 @@ type Influencer struct {
 	PastLives []LiveSummary `json:"past_lives"`
 
 	affinity  []float64 // per category: audience share / average
+	effAff    []float64 // affinity^AffinityExponent: what conversion uses
 	catViews  []float64 // real live views per category
 	catOrders []float64 // live orders per category
 	sponsored map[uint64]brandHistory
@@ -411,6 +420,7 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 		byInf[lv.aud.InfluencerID] = append(byInf[lv.aud.InfluencerID], lv)
 	}
 	var inactive []float64
+	var phiNum, phiDen float64 // the method of moments for convPhi
 	for id, ls := range byInf {
 		inf := influencer(id)
 		slices.SortFunc(ls, func(a, b *live) int { return b.aud.Start.Compare(a.aud.Start) })
@@ -480,6 +490,23 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 		if inf.Fee == 0 && nFees > 0 {
 			inf.Fee = fees / float64(nFees)
 		}
+		// Overdispersion of orders per live: (O − E)² − E against E², with
+		// E from the influencer's own conversion over its lives.
+		if len(ls) >= 3 {
+			var av float64
+			for _, lv := range ls {
+				av += float64(lv.aud.ActiveViews)
+			}
+			if av > 0 && orders > 0 {
+				conv := orders / av
+				for _, lv := range ls {
+					e := float64(lv.aud.ActiveViews) * conv
+					d := float64(lv.orders) - e
+					phiNum += d*d - e
+					phiDen += e * e
+				}
+			}
+		}
 		// Reach: views by active viewers per live, with its spread.
 		reach := make([]float64, len(ls))
 		for k, lv := range ls {
@@ -489,6 +516,9 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 		if len(ls) < 2 {
 			inf.reachVar = math.NaN()
 		}
+	}
+	if phiDen > 0 {
+		m.convPhi = max(0, phiNum/phiDen)
 	}
 	if len(inactive) > 0 {
 		slices.Sort(inactive)
@@ -553,37 +583,25 @@ func (m *Model) buildAffinity(in *Inputs, influencer func(uint64) *Influencer) {
 	}
 }
 
+// affinityExponents are the values of AffinityExponent fitConversion
+// tries.
+var affinityExponents = []float64{0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3}
+
 // fitConversion estimates the category base rates and each influencer's
-// skill by alternating: base rates given skills, skills given base rates.
+// skill by alternating (base rates given skills, skills given base rates),
+// for each affinity exponent, and keeps the exponent under which the
+// lives' orders per category are most likely (Poisson). Skill absorbs how
+// well an influencer sells overall; the exponent is learnt from how their
+// orders spread over categories.
 func (m *Model) fitConversion() {
+	best, bestLL := 1.0, math.Inf(-1)
+	for _, g := range affinityExponents {
+		if ll := m.fitConversionAt(g); ll > bestLL {
+			best, bestLL = g, ll
+		}
+	}
+	m.fitConversionAt(best)
 	nc := len(m.Categories)
-	m.base = make([]float64, nc)
-	for _, inf := range m.influencers {
-		inf.Skill = 1
-	}
-	for range 4 {
-		num, den := make([]float64, nc), make([]float64, nc)
-		for _, inf := range m.influencers {
-			for c := range nc {
-				num[c] += inf.catOrders[c]
-				den[c] += inf.catViews[c] * inf.affinity[c] * inf.Skill
-			}
-		}
-		for c := range nc {
-			if den[c] > 0 {
-				m.base[c] = num[c] / den[c]
-			}
-		}
-		for _, inf := range m.influencers {
-			orders, expected := 0.0, 0.0
-			for c := range nc {
-				orders += inf.catOrders[c]
-				expected += inf.catViews[c] * m.base[c] * inf.affinity[c]
-			}
-			inf.Skill = (skillPrior + orders) / (skillPrior + expected)
-			inf.skillShape = skillPrior + orders
-		}
-	}
 	for _, inf := range m.influencers {
 		views, orders := 0.0, 0.0
 		for c := range nc {
@@ -609,6 +627,58 @@ func (m *Model) fitConversion() {
 			}
 		}
 	}
+}
+
+// fitConversionAt fits base rates and skills with affinity exponent g
+// and returns the Poisson log-likelihood of the lives' orders per
+// influencer and category.
+func (m *Model) fitConversionAt(g float64) float64 {
+	nc := len(m.Categories)
+	m.AffinityExponent = g
+	for _, inf := range m.influencers {
+		if len(inf.effAff) != nc {
+			inf.effAff = make([]float64, nc)
+		}
+		for c, a := range inf.affinity {
+			inf.effAff[c] = math.Pow(a, g)
+		}
+		inf.Skill = 1
+	}
+	m.base = make([]float64, nc)
+	for range 4 {
+		num, den := make([]float64, nc), make([]float64, nc)
+		for _, inf := range m.influencers {
+			for c := range nc {
+				num[c] += inf.catOrders[c]
+				den[c] += inf.catViews[c] * inf.effAff[c] * inf.Skill
+			}
+		}
+		for c := range nc {
+			if den[c] > 0 {
+				m.base[c] = num[c] / den[c]
+			}
+		}
+		for _, inf := range m.influencers {
+			orders, expected := 0.0, 0.0
+			for c := range nc {
+				orders += inf.catOrders[c]
+				expected += inf.catViews[c] * m.base[c] * inf.effAff[c]
+			}
+			inf.Skill = (skillPrior + orders) / (skillPrior + expected)
+			inf.skillShape = skillPrior + orders
+		}
+	}
+	ll := 0.0
+	for _, inf := range m.influencers {
+		for c := range nc {
+			lambda := inf.catViews[c] * m.base[c] * inf.effAff[c] * inf.Skill
+			if lambda <= 0 {
+				continue
+			}
+			ll += inf.catOrders[c]*math.Log(lambda) - lambda
+		}
+	}
+	return ll
 }
 
 // fitReach fits log(reach) on log(followers) over influencers with lives,

@@ -117,8 +117,10 @@ func TestBuild_AudienceAffinityRaisesConversion(t *testing.T) {
 	if pf.Factors.Reach != po.Factors.Reach {
 		t.Errorf("reach factor %v vs %v for the same lives", pf.Factors.Reach, po.Factors.Reach)
 	}
-	if pf.Factors.Affinity < 2*po.Factors.Affinity {
-		t.Errorf("kitchen brand: affinity factor fan %v vs other %v, want ≥ 2×", pf.Factors.Affinity, po.Factors.Affinity)
+	// The factor is the audience affinity to the fitted exponent.
+	g := m.AffinityExponent
+	if want := math.Pow(f.Audience["kitchenware"], g) / math.Pow(o.Audience["kitchenware"], g); !near(pf.Factors.Affinity/po.Factors.Affinity, want, 0.05*want) || want < 1.3 {
+		t.Errorf("kitchen brand: affinity factor fan %v vs other %v, want a ratio of %.2f (exponent %v)", pf.Factors.Affinity, po.Factors.Affinity, want, g)
 	}
 	if pf.Factors.Conversion < 2*po.Factors.Conversion {
 		t.Errorf("kitchen brand: conversion fan %v vs other %v, want ≥ 2× (3× the orders per view)", pf.Factors.Conversion, po.Factors.Conversion)
