@@ -93,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 		handle("GET /v1/brands/{id}/influencers", brandAccess, s.brandInfluencers)
 		handle("GET /v1/influencers/{id}", brandAccess, s.influencer)
 		handle("POST /v1/plans", brandAccess, s.plan)
+		if _, ok := cfg.Matching.(Refresher); ok {
+			handle("POST /v1/admin/profiles/refresh", adminAccess, s.refreshProfiles)
+		}
 	}
 	s.srv = &http.Server{
 		Handler:           mux,

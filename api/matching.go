@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/vetrina/vetrina/matching"
 )
@@ -16,6 +17,33 @@ import (
 // Matcher serves the influencer matching routes: the current profiles.
 type Matcher interface {
 	Model() *matching.Model
+}
+
+// Refresher recomputes the matching profiles on demand (POST
+// /v1/admin/profiles/refresh); a Matcher that is one gets the route.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// ProfilesRefreshed is the body of a successful POST
+// /v1/admin/profiles/refresh.
+type ProfilesRefreshed struct {
+	AsOf        time.Time `json:"as_of"`
+	Influencers int       `json:"influencers"`
+	Seconds     float64   `json:"seconds"`
+}
+
+// refreshProfiles serves POST /v1/admin/profiles/refresh: the profiles are
+// recomputed now, and the answer comes when they are in use.
+func (s *Server) refreshProfiles(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if err := s.cfg.Matching.(Refresher).Refresh(r.Context()); err != nil {
+		s.log.Error("api: profiles refresh failed", "err", err)
+		problem(w, r, http.StatusServiceUnavailable, "profiles not refreshed", "computing the profiles failed; the previous ones stay in use (see the server log)")
+		return
+	}
+	m := s.cfg.Matching.Model()
+	writeJSON(w, http.StatusOK, ProfilesRefreshed{AsOf: m.AsOf, Influencers: m.NumInfluencers(), Seconds: time.Since(start).Seconds()})
 }
 
 // maxPlanBody bounds a plan request's body.

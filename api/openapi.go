@@ -84,6 +84,8 @@ var operations = []operation{
 		response: InfluencerProfile{}, errors: []int{400, 404, 503}},
 	{pattern: "POST /v1/plans", summary: "The assignment of influencers to brands that maximises expected GMV (or profit) within budgets and capacities, with its gap to the LP bound.", scope: brandAccess,
 		body: matching.PlanRequest{}, response: matching.PlanResult{}, errors: []int{400, 404, 413, 503}},
+	{pattern: "POST /v1/admin/profiles/refresh", summary: "Recomputes the influencer and brand profiles now (they are also recomputed every --profiles-every); answers once the new ones are in use.", scope: adminAccess,
+		response: ProfilesRefreshed{}, errors: []int{503}},
 }
 
 // OpenAPI returns the contract as generated from operations and the Go

@@ -44,7 +44,7 @@ func TestOpenAPI_FileMatchesRoutesAndTypes(t *testing.T) {
 	if !bytes.Equal(api.OpenAPIDocument(), want) {
 		t.Fatal("api/openapi.json is stale: run `go test ./api -run TestOpenAPI -update` and commit it")
 	}
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: ranking.New(ranking.Config{}), Matching: staticModel{}})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: ranking.New(ranking.Config{}), Matching: readyService(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,11 +202,7 @@ func conforms(t *testing.T, method, path string, resp *http.Response, body []byt
 // real matching profiles through every route and checks each answer —
 // success and problem — against the contract.
 func TestOpenAPI_RealAnswersConform(t *testing.T) {
-	m, err := matching.Build(matchingInputs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: staticModel{m}})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: readyService(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +232,7 @@ func TestOpenAPI_RealAnswersConform(t *testing.T) {
 		{"POST", "/v1/plans", "/v1/plans", `{"brands":[{"brand_id":1,"budget":5000,"lives":2}]}`, 200},
 		{"POST", "/v1/plans", "/v1/plans", `{"brands":[{"brand_id":1,"budget":-1,"lives":2}]}`, 400},
 		{"POST", "/v1/plans", "/v1/plans", `{"brands":`, 400},
+		{"POST", "/v1/admin/profiles/refresh", "/v1/admin/profiles/refresh", "", 200},
 	} {
 		req, _ := http.NewRequest(tc.method, base+tc.url, strings.NewReader(tc.body))
 		resp, err := http.DefaultClient.Do(req)

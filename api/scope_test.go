@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vetrina/vetrina/api"
 	"github.com/vetrina/vetrina/matching"
@@ -16,10 +17,6 @@ import (
 // no token, a bad one, and tokens of each scope; a route added without a
 // row here fails the test.
 func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
-	m, err := matching.Build(matchingInputs())
-	if err != nil {
-		t.Fatal(err)
-	}
 	toks, plain := tokenDoc(t, map[string]api.TokenEntry{
 		"feed":    {Scopes: []string{"feed"}, Rate: 1e6},
 		"brand1":  {Scopes: []string{"brand:1"}, Rate: 1e6},
@@ -28,7 +25,7 @@ func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 		"admin":   {Scopes: []string{"admin"}, Rate: 1e6},
 	})
 	plain["none"], plain["bad"] = "", "vt_bad"
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: staticModel{m}, Auth: api.NewAuth(toks)})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: readyService(t), Auth: api.NewAuth(toks)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +56,7 @@ func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 			{"/v1/brands/9999/influencers", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 403, "brand2": 403, "brand13": 403, "admin": 404}},
 		},
 		"GET /v1/influencers/{id}": {{"/v1/influencers/112", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 200, "brand2": 200, "brand13": 200, "admin": 200}}},
+		"POST /v1/admin/profiles/refresh": {{"/v1/admin/profiles/refresh", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 403, "brand2": 403, "brand13": 403, "admin": 200}}},
 		"POST /v1/plans": {
 			{"/v1/plans", `{"brands":[{"brand_id":1,"budget":2000,"lives":1}]}`, want{"none": 401, "bad": 401, "feed": 403, "brand1": 200, "brand2": 403, "brand13": 200, "admin": 200}},
 			{"/v1/plans", `{"brands":[{"brand_id":1,"budget":2000,"lives":1},{"brand_id":2,"budget":2000,"lives":1}]}`, want{"none": 401, "bad": 401, "feed": 403, "brand1": 403, "brand2": 403, "brand13": 403, "admin": 200}},
@@ -124,4 +122,15 @@ func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 	if b1[2] != 0 || b1[3] != 0 || b1[1] != all[1] || b1[0] != all[0] {
 		t.Errorf("brand 1 sees sponsors %v (admin sees %v): want its own and organic lives only", b1, all)
 	}
+}
+
+// readyService is a real matching service over the synthetic inputs, with
+// its profiles computed.
+func readyService(t testing.TB) *matching.Service {
+	t.Helper()
+	svc := matching.NewService(matching.ServiceConfig{Source: mtSource{matchingInputs()}, Now: func() time.Time { return matchingAsOf }})
+	if err := svc.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
