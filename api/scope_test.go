@@ -55,7 +55,7 @@ func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 			// token cannot probe which brands exist.
 			{"/v1/brands/9999/influencers", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 403, "brand2": 403, "brand13": 403, "admin": 404}},
 		},
-		"GET /v1/influencers/{id}": {{"/v1/influencers/112", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 200, "brand2": 200, "brand13": 200, "admin": 200}}},
+		"GET /v1/influencers/{id}":        {{"/v1/influencers/112", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 200, "brand2": 200, "brand13": 200, "admin": 200}}},
 		"POST /v1/admin/profiles/refresh": {{"/v1/admin/profiles/refresh", "", want{"none": 401, "bad": 401, "feed": 403, "brand1": 403, "brand2": 403, "brand13": 403, "admin": 200}}},
 		"POST /v1/plans": {
 			{"/v1/plans", `{"brands":[{"brand_id":1,"budget":2000,"lives":1}]}`, want{"none": 401, "bad": 401, "feed": 403, "brand1": 200, "brand2": 403, "brand13": 200, "admin": 200}},
