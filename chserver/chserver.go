@@ -69,6 +69,11 @@ type Config struct {
 	// Empty means no password (the user is reachable from loopback only).
 	AnalystPassword string
 
+	// Clusters are the server's remote_servers: cluster name → shards →
+	// the host:port (native protocol) of each replica. Distributed tables
+	// name a cluster (see store.Config.Cluster).
+	Clusters map[string][][]string
+
 	// StartTimeout bounds how long Start waits for the server to answer.
 	// Default 60s.
 	StartTimeout time.Duration
@@ -162,6 +167,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			NativePort:      cfg.NativePort,
 			HTTPPort:        cfg.HTTPPort,
 			AnalystPassword: cfg.AnalystPassword,
+			Clusters:        cfg.Clusters,
 		}
 		if err := pickPorts(cfg.Host, &p.NativePort, &p.HTTPPort); err != nil {
 			return nil, err

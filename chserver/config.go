@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/template"
 )
@@ -71,6 +74,7 @@ type serverParams struct {
 	NativePort      int
 	HTTPPort        int
 	AnalystPassword string
+	Clusters        map[string][][]string
 }
 
 // Analyst profile limits. readonly=1 also stops the analyst from raising
@@ -80,6 +84,8 @@ const (
 	analystMaxMemoryUsage   = 4_000_000_000
 	analystMaxResultRows    = 1_000_000
 )
+
+var clusterNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // templateFuncs are the helpers available to the config templates.
 func templateFuncs() template.FuncMap {
@@ -91,6 +97,17 @@ func templateFuncs() template.FuncMap {
 				return "", err
 			}
 			return b.String(), nil
+		},
+		"host": func(addr string) (string, error) {
+			h, _, err := net.SplitHostPort(addr)
+			return h, err
+		},
+		"port": func(addr string) (int, error) {
+			_, p, err := net.SplitHostPort(addr)
+			if err != nil {
+				return 0, err
+			}
+			return strconv.Atoi(p)
 		},
 		"sha256hex": func(s string) string {
 			sum := sha256.Sum256([]byte(s))
@@ -129,6 +146,21 @@ const configTemplate = `<?xml version="1.0"?>
     <default_database>default</default_database>
     <timezone>UTC</timezone>
     <mlock_executable>false</mlock_executable>
+{{- if .Clusters}}
+    <remote_servers>
+{{- range $name, $shards := .Clusters}}
+        <{{$name}}>
+{{- range $shards}}
+            <shard>
+{{- range .}}
+                <replica><host>{{x (host .)}}</host><port>{{port .}}</port></replica>
+{{- end}}
+            </shard>
+{{- end}}
+        </{{$name}}>
+{{- end}}
+    </remote_servers>
+{{- end}}
 </yandex>
 `
 
@@ -139,6 +171,8 @@ const usersTemplate = `<?xml version="1.0"?>
         <default>
             <max_memory_usage>10000000000</max_memory_usage>
             <load_balancing>random</load_balancing>
+            <!-- On a cluster, a join of two Distributed tables runs its right side once (GLOBAL). -->
+            <distributed_product_mode>global</distributed_product_mode>
         </default>
         <analyst>
             <readonly>1</readonly>
@@ -146,6 +180,7 @@ const usersTemplate = `<?xml version="1.0"?>
             <max_memory_usage>{{.MaxMemoryUsage}}</max_memory_usage>
             <max_result_rows>{{.MaxResultRows}}</max_result_rows>
             <result_overflow_mode>throw</result_overflow_mode>
+            <distributed_product_mode>global</distributed_product_mode>
         </analyst>
     </profiles>
     <users>
@@ -189,6 +224,11 @@ const usersTemplate = `<?xml version="1.0"?>
 
 // renderConfigs returns the contents of config.xml and users.xml.
 func renderConfigs(p serverParams) (config, users []byte, err error) {
+	for name := range p.Clusters {
+		if !clusterNameRE.MatchString(name) {
+			return nil, nil, fmt.Errorf("chserver: cluster name %q: want letters, digits and _", name)
+		}
+	}
 	ct, err := template.New("config.xml").Funcs(templateFuncs()).Parse(configTemplate)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chserver: parse config.xml template: %w", err)

@@ -90,7 +90,7 @@ func splitStatements(sql string) []string {
 // migration interrupted half-way runs again from its start.
 // It returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	if err := s.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
+	if err := s.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db+s.onCluster()); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", s.db, err)
 	}
 	if err := s.exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version"); err != nil {
@@ -100,7 +100,12 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	migs, err := Migrations(s.db)
+	var migs []Migration
+	if s.cluster != nil {
+		migs, err = ClusterMigrations(s.db, s.cluster.cluster, map[bool]string{true: ClusterReplicated, false: ClusterSharded}[s.cluster.replicated])
+	} else {
+		migs, err = Migrations(s.db)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +139,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 // so Migrate looks the column up in system.columns instead.
 var (
 	alterRE     = regexp.MustCompile(`(?i)^ALTER\s`)
-	addColumnRE = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+	addColumnRE = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\.(\w+)(?:\s+ON\s+CLUSTER\s+\w+)?\s+ADD\s+COLUMN\s+(\w+)\s`)
 	addColumnKW = regexp.MustCompile(`(?i)\bADD\s+COLUMN\b`)
 )
 

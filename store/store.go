@@ -33,6 +33,15 @@ type Config struct {
 	// Compression of the native protocol: "lz4" (default) saves network
 	// bandwidth, "none" saves CPU when ClickHouse is on the same machine.
 	Compression string
+	// Cluster, when set, names the ClickHouse cluster (remote_servers) the
+	// schema spans: every table becomes a per-node table_local plus a
+	// Distributed table of the usual name sharded by kafka_partition, and
+	// inserts through it are synchronous. Readers and writers are unchanged.
+	Cluster string
+	// ClusterMode is ClusterReplicated (the default: ReplicatedMergeTree,
+	// DDL ON CLUSTER, migrate from one node) or ClusterSharded (MergeTree,
+	// migrate every node).
+	ClusterMode string
 }
 
 // DefaultDatabase is the database used when Config.Database is empty.
@@ -42,8 +51,9 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // Store is a connection pool to one ClickHouse database.
 type Store struct {
-	conn driver.Conn
-	db   string
+	conn    driver.Conn
+	db      string
+	cluster *clusterLayout // nil on a single server
 }
 
 // Open connects to ClickHouse. It does not require the database to exist
@@ -71,6 +81,17 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 8
 	}
+	// On a cluster, the servers' profiles must set distributed_product_mode
+	// = global (a join of two Distributed tables runs its right side once):
+	// ClickHouse 18.16's protocol takes no string settings from clients.
+	var layout *clusterLayout
+	if cfg.Cluster != "" {
+		l, err := newClusterLayout(cfg.Cluster, cfg.ClusterMode)
+		if err != nil {
+			return nil, fmt.Errorf("open clickhouse: %w", err)
+		}
+		layout = &l
+	}
 	var comp *clickhouse.Compression
 	switch cfg.Compression {
 	case "", "lz4":
@@ -92,7 +113,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
-	return &Store{conn: conn, db: cfg.Database}, nil
+	return &Store{conn: conn, db: cfg.Database, cluster: layout}, nil
 }
 
 // Database returns the database name.
@@ -215,6 +236,11 @@ func (s *Store) Insert(ctx context.Context, rows Rows) error {
 		return nil
 	}
 	t := rows.Table()
+	if s.cluster != nil {
+		// Through the Distributed table, synchronously: the insert returns
+		// once the shard holds the rows, so the batch's watermark is real.
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
+	}
 	batch, err := s.conn.PrepareBatch(ctx, t.insertSQL(s.db), driver.WithReleaseConnection())
 	if err != nil {
 		return fmt.Errorf("insert %d rows into %s.%s: prepare: %w", n, s.db, t.Name(), err)
@@ -236,8 +262,16 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) error {
 
 // DropDatabase drops the whole database. Tests use it to clean up.
 func (s *Store) DropDatabase(ctx context.Context) error {
-	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+s.db); err != nil {
+	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+s.db+s.onCluster()); err != nil {
 		return fmt.Errorf("drop database %s: %w", s.db, err)
 	}
 	return nil
+}
+
+// onCluster is " ON CLUSTER name" in the replicated cluster layout, else "".
+func (s *Store) onCluster() string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.onCluster()
 }

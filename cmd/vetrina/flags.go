@@ -83,7 +83,7 @@ func (k kafkaFlags) brokerList() []string {
 }
 
 type chFlags struct {
-	addr, database, user, password, compression *string
+	addr, database, user, password, compression, cluster, clusterMode *string
 }
 
 func (f *flags) clickhouse(defAddr string) chFlags {
@@ -93,6 +93,8 @@ func (f *flags) clickhouse(defAddr string) chFlags {
 		user:        f.String("clickhouse-user", "default", "ClickHouse user"),
 		password:    f.String("clickhouse-password", "", "ClickHouse password"),
 		compression: f.String("clickhouse-compression", "lz4", "native protocol compression: lz4, or none to save CPU when ClickHouse is on the same machine"),
+		cluster:     f.String("clickhouse-cluster", "", "ClickHouse cluster (remote_servers) the schema spans: per-node table_local + Distributed tables sharded by kafka_partition (empty: one server)"),
+		clusterMode: f.String("clickhouse-cluster-mode", "replicated", "with --clickhouse-cluster: replicated (ReplicatedMergeTree, DDL ON CLUSTER, needs Keeper) or sharded (MergeTree; migrate every node)"),
 	}
 }
 

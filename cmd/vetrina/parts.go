@@ -78,7 +78,8 @@ const trainReadTimeout = 10 * time.Minute
 
 // openStore connects to ClickHouse; readTimeout 0 keeps the store's default.
 func openStore(c chFlags, readTimeout time.Duration) (*store.Store, error) {
-	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password, Compression: *c.compression, ReadTimeout: readTimeout})
+	return store.Open(store.Config{Addr: *c.addr, Database: *c.database, Username: *c.user, Password: *c.password, Compression: *c.compression, ReadTimeout: readTimeout,
+		Cluster: *c.cluster, ClusterMode: *c.clusterMode})
 }
 
 // migrate applies the migrations, waiting for ClickHouse to come up.
