@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,11 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 			bad = errors.New("min_followers must be a non-negative integer")
 		}
 	}
+	if c := qs.Get("cursor"); c != "" && bad == nil {
+		if q.Offset, err = decodeCursor(c); err != nil {
+			bad = err
+		}
+	}
 	if bad != nil {
 		problem(w, r, http.StatusBadRequest, "bad query", bad.Error())
 		return
@@ -120,6 +126,10 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.matchingError(w, r, err)
 		return
+	}
+	// Pages go on while influencers match, up to the MaxLimit best.
+	if end := q.Offset + len(res.Items); len(res.Items) > 0 && end < res.Matched && end < matching.MaxLimit {
+		res.NextCursor = encodeCursor(end)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -222,4 +232,20 @@ func (s *Server) matchingError(w http.ResponseWriter, r *http.Request, err error
 		s.log.Error("matching request failed", "path", r.URL.Path, "err", err)
 		problem(w, r, http.StatusInternalServerError, "internal error", "the request failed; the server logged why")
 	}
+}
+
+// encodeCursor and decodeCursor make the opaque page token of rankings, in
+// the feed's format.
+func encodeCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
+}
+
+func decodeCursor(c string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil && len(b) >= 2 && b[0] == 'o' {
+		if off, err := strconv.Atoi(string(b[1:])); err == nil && off >= 0 {
+			return off, nil
+		}
+	}
+	return 0, fmt.Errorf("cursor %q is not one this API issued", c)
 }

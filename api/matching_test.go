@@ -317,6 +317,7 @@ func TestMatching_RankRoute(t *testing.T) {
 			if err := json.Unmarshal(b, &got); err != nil {
 				t.Fatal(err)
 			}
+			got.NextCursor = "" // the API's; pages are tested in TestMatching_RankPages
 			wb, _ := json.Marshal(want)
 			gb, _ := json.Marshal(got)
 			if !bytes.Equal(wb, gb) {

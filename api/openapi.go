@@ -78,6 +78,7 @@ var operations = []operation{
 			{name: "min_followers", in: "query", typ: "integer", desc: "at least this many followers"},
 			{name: "max_fee", in: "query", typ: "number", desc: "a fee of at most this much (EUR)"},
 			{name: "commission", in: "query", typ: "number", desc: "the app's commission on GMV used for ROI (default 0.25)"},
+			{name: "cursor", in: "query", typ: "string", desc: "next_cursor of the previous page (pages end at the 200 best)"},
 		}, response: matching.Ranking{}, errors: []int{400, 404, 503}},
 	{pattern: "GET /v1/influencers/{id}", summary: "An influencer's profile: reach, engagement, conversion, audience, authenticity and past lives (a brand token sees no other brand's sponsorships).", scope: brandAccess,
 		params:   []param{{name: "id", in: "path", typ: "integer", required: true, desc: "the influencer"}},

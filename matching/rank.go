@@ -28,7 +28,10 @@ const (
 // Query filters and orders a brand's ranking. Zero values select
 // everything and the defaults.
 type Query struct {
-	Limit        int // default 20, at most MaxLimit
+	Limit int // default 20, at most MaxLimit
+	// Offset skips the first Offset of the ranking (pages); Offset + Limit
+	// is at most MaxLimit.
+	Offset       int
 	Category     string
 	Country      string
 	MinFollowers uint64
@@ -63,6 +66,8 @@ type Ranking struct {
 	// Matched is how many influencers passed the filters.
 	Matched int         `json:"matched"`
 	Items   []Candidate `json:"items"`
+	// NextCursor fetches the next page (the API sets it); empty on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
 	// Note explains an empty or degraded result.
 	Note string `json:"note,omitempty"`
 }
@@ -73,6 +78,9 @@ func (q *Query) normalize() error {
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return fmt.Errorf("%w: limit %d is outside 1..%d", ErrBadQuery, q.Limit, MaxLimit)
+	}
+	if q.Offset < 0 || q.Offset+q.Limit > MaxLimit {
+		return fmt.Errorf("%w: pages end at the %d best influencers (offset %d + limit %d)", ErrBadQuery, MaxLimit, q.Offset, q.Limit)
 	}
 	switch q.Sort {
 	case "":
@@ -157,10 +165,12 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 		}
 		return a.inf.ID < b.inf.ID
 	}
-	best := make([]*scored, 0, q.Limit+1)
+	// The page is best[Offset:] of the top Offset + Limit.
+	top := q.Offset + q.Limit
+	best := make([]*scored, 0, top+1)
 	for k := range all {
 		s := &all[k]
-		if len(best) == q.Limit && s.bound < best[len(best)-1].key {
+		if len(best) == top && s.bound < best[len(best)-1].key {
 			break // sorted by bound: no one left can enter
 		}
 		if !s.exact {
@@ -177,12 +187,12 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 		for at > 0 && better(s, best[at-1]) {
 			at--
 		}
-		if at < q.Limit {
+		if at < top {
 			best = slices.Insert(best, at, s)
-			best = best[:min(len(best), q.Limit)]
+			best = best[:min(len(best), top)]
 		}
 	}
-	for _, s := range best {
+	for _, s := range best[min(q.Offset, len(best)):] {
 		inf := s.inf
 		p := m.Predict(b, inf, commission)
 		r.Items = append(r.Items, Candidate{InfluencerID: inf.ID, Handle: inf.Handle, Followers: inf.Followers, Country: inf.Country,
