@@ -30,6 +30,7 @@ func main() {
 	dec := json.NewDecoder(os.Stdin)
 	type key struct{ osv, module, version, fixed string }
 	called := map[key]bool{}
+	messages := 0
 	for {
 		var m message
 		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
@@ -38,11 +39,16 @@ func main() {
 			fmt.Fprintln(os.Stderr, "vulnfilter: read govulncheck output:", err)
 			os.Exit(2)
 		}
+		messages++
 		f := m.Finding
 		if f == nil || len(f.Trace) == 0 || f.Trace[0].Function == "" {
 			continue // imported or required, never called
 		}
 		called[key{f.OSV, f.Trace[0].Module, f.Trace[0].Version, f.FixedVersion}] = true
+	}
+	if messages == 0 {
+		fmt.Fprintln(os.Stderr, "vulnfilter: govulncheck produced no output (did it fail to load the packages?)")
+		os.Exit(2)
 	}
 	var std, mods []key
 	for k := range called {
