@@ -472,56 +472,16 @@ func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Gener
 	if _, err := st.Migrate(ctx); err != nil {
 		return 0, err
 	}
-	batches := make(chan store.Rows, 2)
-	errc := make(chan error, 1)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range batches {
-				r.SetIngestedAt(time.Now())
-				if err := st.Insert(ctx, r); err != nil {
-					select {
-					case errc <- err:
-					default:
-					}
-				}
-			}
-		}()
-	}
-	decs := map[event.Kind]*ingest.RowDecoder{}
-	offset := int64(0)
-	push := func(m sim.Message) error {
-		d := decs[m.Kind]
-		if d == nil {
-			d = ingest.NewRowDecoder(m.Kind, event.Limits{})
-			decs[m.Kind] = d
-		}
-		if _, _, err := d.Decode(m.Value); err != nil {
-			return fmt.Errorf("decode generated %s: %w", m.Kind, err)
-		}
-		offset++
-		d.Append(0, offset)
-		if d.Rows().Len() >= 200_000 {
-			select {
-			case batches <- d.Rows():
-			case err := <-errc:
-				return err
-			}
-			decs[m.Kind] = nil
-		}
-		return nil
-	}
+	l := ingest.NewLoader(ctx, st, 200_000)
 	var err error
 	for _, m := range w.CatalogMessages(g.Now()) {
-		if err = push(m); err != nil {
+		if err = l.Add(m.Kind, m.Value); err != nil {
 			break
 		}
 	}
 	limit := time.Now().Add(-time.Minute)
 	produced := 0
-	for err == nil && produced < n && ctx.Err() == nil {
+	for err == nil && produced < n {
 		m := g.Next()
 		if m.Kind.IsEvent() {
 			produced++ // lives' messages land too, but n counts events
@@ -530,26 +490,13 @@ func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Gener
 			log.Warn("bench: simulated clock reached now; stopping early", "events", produced)
 			break
 		}
-		err = push(m)
+		err = l.Add(m.Kind, m.Value)
 		if produced%2_000_000 == 0 && produced > 0 {
 			log.Info("bench: loading", "events", produced, "sim_time", m.Time)
 		}
 	}
-	for _, d := range decs {
-		if d != nil && d.Rows().Len() > 0 && err == nil {
-			batches <- d.Rows()
-		}
-	}
-	close(batches)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errc:
-		default:
-		}
-	}
-	if err == nil {
-		err = ctx.Err()
+	if cerr := l.Close(); err == nil {
+		err = cerr
 	}
 	return produced, err
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
 	"github.com/vetrina/vetrina/internal/testenv"
 	"github.com/vetrina/vetrina/sim"
@@ -141,22 +140,11 @@ func loadRecent(ctx context.Context, t *testing.T, st *store.Store, span time.Du
 	}
 	start := time.Now().Add(-span).Truncate(time.Second)
 	g := sim.NewGenerator(w, 3, start)
-	decs := map[event.Kind]*ingest.RowDecoder{}
-	offset := int64(0)
-	push := func(m sim.Message) {
-		d := decs[m.Kind]
-		if d == nil {
-			d = ingest.NewRowDecoder(m.Kind, event.Limits{})
-			decs[m.Kind] = d
-		}
-		if _, _, err := d.Decode(m.Value); err != nil {
-			t.Fatalf("decode generated %s: %v", m.Kind, err)
-		}
-		offset++
-		d.Append(0, offset)
-	}
+	l := ingest.NewLoader(ctx, st, 100_000)
 	for _, m := range w.CatalogMessages(start) {
-		push(m)
+		if err := l.Add(m.Kind, m.Value); err != nil {
+			t.Fatal(err)
+		}
 	}
 	limit := time.Now().Add(-time.Minute)
 	for n := 0; n < 200_000; n++ {
@@ -164,19 +152,17 @@ func loadRecent(ctx context.Context, t *testing.T, st *store.Store, span time.Du
 		if m.Time.After(limit) {
 			break
 		}
-		push(m)
+		if err := l.Add(m.Kind, m.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
 	}
 	var dl store.DeadLetterRows
 	dl.Add("vetrina.views", 0, 1, []byte(`{"event_id":"x","ts":"yesterday"}`), "bad_timestamp", "ts: not a time")
 	dl.IngestedAt = time.Now()
 	if err := st.Insert(ctx, &dl); err != nil {
 		t.Fatal(err)
-	}
-	for k, d := range decs {
-		r := d.Rows()
-		r.SetIngestedAt(time.Now())
-		if err := st.Insert(ctx, r); err != nil {
-			t.Fatalf("insert %s rows: %v", k, err)
-		}
 	}
 }
