@@ -82,6 +82,7 @@ func Load(ctx context.Context, src Source, asOf time.Time) (*Inputs, error) {
 // docs/matching.md with the model.
 const (
 	skillPrior      = 5.0   // orders at average skill (Gamma shape of the skill prior)
+	pricePrior      = 20.0  // orders: a brand's sold prices vs. its catalog's mean price
 	categoryPrior   = 400.0 // views: an influencer's category conversion vs. its prior
 	qualityPrior    = 3.0   // orders: a brand's conversion vs. its category
 	reachPriorLives = 1.0   // lives: observed reach vs. the followers-based prior
@@ -301,7 +302,7 @@ func (m *Model) buildBrands(in *Inputs, products map[uint64]event.Product) {
 			catPrice[c] /= catN[c]
 		}
 	}
-	type acc struct{ n, price, price2, views, orders float64 }
+	type acc struct{ n, price, price2, views, orders, soldPrice, soldPrice2 float64 }
 	per := map[uint64][]acc{}
 	for _, p := range in.Products {
 		a := per[p.BrandID]
@@ -316,6 +317,8 @@ func (m *Model) buildBrands(in *Inputs, products map[uint64]event.Product) {
 		s := shop[p.ProductID]
 		a[c].views += float64(s.Views)
 		a[c].orders += float64(s.Orders)
+		a[c].soldPrice += float64(s.Orders) * p.Price
+		a[c].soldPrice2 += float64(s.Orders) * p.Price * p.Price
 	}
 	for id, a := range per {
 		b := &Brand{ID: id, Name: in.BrandNames[id], Mix: map[string]float64{}, mix: make([]float64, nc), quality: make([]float64, nc), price: make([]float64, nc), priceVar: make([]float64, nc)}
@@ -332,8 +335,13 @@ func (m *Model) buildBrands(in *Inputs, products map[uint64]event.Product) {
 			b.mix[c] = a[c].n / total
 			b.Mix[m.Categories[c]] = b.mix[c]
 			mean := a[c].price / a[c].n
-			b.price[c] = mean
-			b.priceVar[c] = max(0, a[c].price2/a[c].n-mean*mean)
+			// An order's price: the catalog's prices weighted by what sold
+			// in the shop (cheaper or more appealing products sell more),
+			// shrunk towards the plain mean by pricePrior pseudo-orders.
+			w := a[c].orders + pricePrior
+			b.price[c] = (a[c].soldPrice + pricePrior*mean) / w
+			second := (a[c].soldPrice2 + pricePrior*a[c].price2/a[c].n) / w
+			b.priceVar[c] = max(0, second-b.price[c]*b.price[c])
 			expected := 0.0
 			if catViews[c] > 0 {
 				expected = a[c].views * catOrders[c] / catViews[c]
