@@ -144,6 +144,9 @@ type Influencer struct {
 	reachVar       float64
 	// ChatsPerViewer is engagement: chat messages per unique viewer.
 	ChatsPerViewer float64 `json:"chats_per_viewer"`
+	// QuestionsPerViewer counts chat messages asking something (a question
+	// mark, or about a product) per unique viewer.
+	QuestionsPerViewer float64 `json:"questions_per_viewer"`
 	// Conversion is orders per real view in lives; Skill the posterior
 	// mean of conversion relative to what the audience predicts (1 =
 	// average), with skillShape its Gamma shape.
@@ -432,13 +435,14 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 	for id, ls := range byInf {
 		inf := influencer(id)
 		slices.SortFunc(ls, func(a, b *live) int { return b.aud.Start.Compare(a.aud.Start) })
-		var viewers, active, chats, burst, orders, gmv, sGMV, oGMV, fees float64
+		var viewers, active, chats, questions, burst, orders, gmv, sGMV, oGMV, fees float64
 		var recent, recentN, earlier, earlierN float64
 		var nFees int
 		for _, lv := range ls {
 			viewers += float64(lv.aud.Viewers)
 			active += float64(lv.aud.ActiveViewers)
 			chats += float64(lv.chats.Chats)
+			questions += float64(lv.chats.Questions)
 			burst += float64(lv.chats.BurstChats)
 			orders += float64(lv.orders)
 			gmv += lv.gmv
@@ -486,6 +490,7 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 		}
 		if viewers > 0 {
 			inf.ChatsPerViewer = chats / viewers
+			inf.QuestionsPerViewer = questions / viewers
 			inf.InactiveViewerShare = 1 - active/viewers
 			inactive = append(inactive, inf.InactiveViewerShare)
 		}

@@ -88,25 +88,28 @@ func (s *Store) LiveProducts(ctx context.Context, before time.Time) ([]LiveProdu
 	return out, err
 }
 
-// LiveChats is the chat of one live: messages, writers, and messages in
+// LiveChats is the chat of one live: messages, writers, questions
+// (messages with a question mark, or about a product), and messages in
 // bursts (five or more identical texts within ten seconds).
 type LiveChats struct {
 	LiveID          uint64
 	Chats, Chatters uint64
 	BurstChats      uint64
 	ActiveChatters  uint64
+	Questions       uint64
 }
 
 var liveChatsSQL = `
-SELECT live_id, sum(c), sum(w), sum(b), sum(a)
+SELECT live_id, sum(c), sum(w), sum(b), sum(a), sum(q)
 FROM (
-    SELECT live_id, count() AS c, uniqExact(user_id) AS w, toUInt64(0) AS b, uniqExactIf(user_id, active = 1) AS a
+    SELECT live_id, count() AS c, uniqExact(user_id) AS w, toUInt64(0) AS b, uniqExactIf(user_id, active = 1) AS a,
+        countIf(position(text, '?') > 0 OR product_id != 0) AS q
     FROM {db}.chats
     ANY LEFT JOIN ` + activeUsersSQL + ` USING user_id
     WHERE live_id != 0 AND ts < ?
     GROUP BY live_id
     UNION ALL
-    SELECT live_id, toUInt64(0), toUInt64(0), sum(n), toUInt64(0)
+    SELECT live_id, toUInt64(0), toUInt64(0), sum(n), toUInt64(0), toUInt64(0)
     FROM (
         SELECT live_id, text, intDiv(toUInt32(ts), 10) AS slot, count() AS n
         FROM {db}.chats WHERE live_id != 0 AND ts < ?
@@ -123,7 +126,7 @@ func (s *Store) LiveChatStats(ctx context.Context, before time.Time) ([]LiveChat
 	var out []LiveChats
 	err := s.scan(ctx, "live chats", liveChatsSQL, []any{before, before, before}, func(sc func(...any) error) error {
 		var c LiveChats
-		if err := sc(&c.LiveID, &c.Chats, &c.Chatters, &c.BurstChats, &c.ActiveChatters); err != nil {
+		if err := sc(&c.LiveID, &c.Chats, &c.Chatters, &c.BurstChats, &c.ActiveChatters, &c.Questions); err != nil {
 			return err
 		}
 		out = append(out, c)

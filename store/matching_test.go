@@ -87,7 +87,7 @@ func TestMatchingAggregates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lc) != 1 || lc[0] != (store.LiveChats{LiveID: 1, Chats: 7, Chatters: 2, BurstChats: 6, ActiveChatters: 1}) {
+	if len(lc) != 1 || lc[0] != (store.LiveChats{LiveID: 1, Chats: 7, Chatters: 2, BurstChats: 6, ActiveChatters: 1, Questions: 1}) {
 		t.Errorf("live chats: %+v", lc)
 	}
 
