@@ -18,7 +18,14 @@ import (
 
 func serve(t *testing.T, checks map[string]api.Check, reg *prometheus.Registry) string {
 	t.Helper()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Checks: checks, Gatherer: reg, Registerer: reg})
+	return runServer(t, api.Config{Addr: "127.0.0.1:0", Checks: checks, Gatherer: reg, Registerer: reg})
+}
+
+// runServer starts a server with cfg on a free port until the test ends
+// and returns its base URL.
+func runServer(t testing.TB, cfg api.Config) string {
+	t.Helper()
+	srv, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -87,15 +86,7 @@ func authDo(t *testing.T, method, url, token, body string) (*http.Response, map[
 
 func serveAuthFeed(t *testing.T, auth *api.Auth) string {
 	t.Helper()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + srv.Addr()
+	return runServer(t, api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Auth: auth})
 }
 
 func TestAuth_401_403_429AsProblems(t *testing.T) {

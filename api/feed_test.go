@@ -38,15 +38,7 @@ func trainedRanker(t *testing.T) *ranking.Ranker {
 
 func serveFeed(t *testing.T, f api.Feeder) string {
 	t.Helper()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + srv.Addr()
+	return runServer(t, api.Config{Addr: "127.0.0.1:0", Feed: f})
 }
 
 func TestFeed_BadInputIsProblem400(t *testing.T) {

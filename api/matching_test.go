@@ -127,15 +127,7 @@ func matchingServer(t *testing.T, ready bool) (string, *matching.Service) {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Matching: svc, Registerer: reg, Gatherer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + srv.Addr(), svc
+	return runServer(t, api.Config{Addr: "127.0.0.1:0", Matching: svc, Registerer: reg, Gatherer: reg}), svc
 }
 
 var mtClient = &http.Client{Timeout: 10 * time.Second}

@@ -45,15 +45,7 @@ func (s *syncBuffer) String() string {
 
 func TestPanic_500WithRequestID_LoggedWithoutPersonalData(t *testing.T) {
 	var logs syncBuffer
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: panicky{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + srv.Addr()
+	base := runServer(t, api.Config{Addr: "127.0.0.1:0", Feed: panicky{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
 	req, _ := http.NewRequest("GET", base+"/v1/feed?user_id=987654321", nil)
 	req.Header.Set("X-Request-Id", "trace-42")

@@ -202,15 +202,7 @@ func conforms(t *testing.T, method, path string, resp *http.Response, body []byt
 // real matching profiles through every route and checks each answer —
 // success and problem — against the contract.
 func TestOpenAPI_RealAnswersConform(t *testing.T) {
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: readyService(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + srv.Addr()
+	base := runServer(t, api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: readyService(t)})
 	for _, tc := range []struct {
 		method, path, url, body string
 		code                    int
