@@ -85,6 +85,8 @@ func New(cfg Config) (*Server, error) {
 	handle("GET /readyz", public, s.readyz)
 	handle("GET /metrics", public, promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	handle("GET /openapi.json", public, s.openapi)
+	handle("GET /console/", public, s.console)
+	handle("GET /v1/me", tokenAccess, s.me)
 	if cfg.Feed != nil {
 		handle("GET /v1/feed", feedAccess, s.feed)
 		handle("GET /v1/products/{id}/similar", feedAccess, s.similar)
@@ -119,10 +121,10 @@ type Route struct {
 	access  access
 }
 
-// Scope returns what the route requires: "public", "feed", "brand" or
-// "admin" (admin tokens reach every route).
+// Scope returns what the route requires: "public", "feed", "brand",
+// "admin" (admin tokens reach every route) or "token" (any valid token).
 func (r Route) Scope() string {
-	return [...]string{public: "public", feedAccess: "feed", brandAccess: "brand", adminAccess: "admin"}[r.access]
+	return [...]string{public: "public", feedAccess: "feed", brandAccess: "brand", adminAccess: "admin", tokenAccess: "token"}[r.access]
 }
 
 // Routes returns the registered routes, in registration order.

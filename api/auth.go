@@ -26,6 +26,8 @@ import (
 //	            no other brand's sponsored lives) and plans for that brand
 //	admin       every route
 //
+// GET /v1/me answers any valid token with its name and scopes.
+//
 // /healthz, /readyz and /metrics need no token: they are for load
 // balancers and Prometheus on the operators' network.
 const (
@@ -211,6 +213,7 @@ const (
 	feedAccess                // feed or admin
 	brandAccess               // brand:<id> or admin; the handler checks which brand
 	adminAccess               // admin
+	tokenAccess               // any valid token (GET /v1/me)
 )
 
 type principalKey struct{}
@@ -247,6 +250,8 @@ func (s *Server) guard(a access, h http.Handler) http.Handler {
 			allowed = allowed || p.Feed
 		case brandAccess:
 			allowed = allowed || len(p.Brands) > 0
+		case tokenAccess:
+			allowed = true
 		}
 		if !allowed {
 			need := map[access]string{feedAccess: "feed or admin", brandAccess: "brand:<id> or admin", adminAccess: "admin"}[a]

@@ -45,6 +45,7 @@ type operation struct {
 	body     any // request body type (nil: none)
 	response any // 200 body type (nil: see raw)
 	raw      map[string]any
+	html     bool  // the 200 body is an HTML page
 	errors   []int // problem statuses besides 401/403/429 (added for guarded routes)
 }
 
@@ -57,6 +58,10 @@ var operations = []operation{
 		response: readiness{}, errors: []int{503}},
 	{pattern: "GET /metrics", summary: "Prometheus metrics (text exposition format).", scope: public},
 	{pattern: "GET /openapi.json", summary: "This document.", scope: public, raw: map[string]any{"type": "object"}},
+	{pattern: "GET /console/", summary: "The brand console: a web page (and its script, style sheet and icon under /console/) where a brand manager finds influencers and builds plans; it holds no data and calls this API with the token it is given.", scope: public,
+		html: true, errors: []int{404}},
+	{pattern: "GET /v1/me", summary: "The caller's token: its name, its scopes and the brands it may see (any valid token).", scope: tokenAccess,
+		response: Me{}},
 	{pattern: "GET /v1/feed", summary: "A page of the user's feed: products with a score and a reason each. Unknown users get a non-personal feed.", scope: feedAccess,
 		params: []param{
 			{name: "user_id", in: "query", typ: "integer", required: true, desc: "the user (unsigned 64-bit)"},
@@ -120,6 +125,8 @@ func OpenAPI() map[string]any {
 			responses["200"] = jsonResponse("OK", g.schema(reflect.TypeOf(op.response)))
 		case op.raw != nil:
 			responses["200"] = jsonResponse("OK", op.raw)
+		case op.html:
+			responses["200"] = map[string]any{"description": "OK", "content": map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}}
 		default:
 			responses["200"] = map[string]any{"description": "OK", "content": map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}}
 		}
@@ -128,8 +135,11 @@ func OpenAPI() map[string]any {
 		case public:
 		default:
 			o["security"] = []any{map[string]any{"bearer": []any{}}}
-			o["x-scopes"] = map[access][]string{feedAccess: {"feed", "admin"}, brandAccess: {"brand:<id>", "admin"}, adminAccess: {"admin"}}[op.scope]
-			codes = append(codes, 401, 403, 429)
+			o["x-scopes"] = map[access][]string{feedAccess: {"feed", "admin"}, brandAccess: {"brand:<id>", "admin"}, adminAccess: {"admin"}, tokenAccess: {"feed", "brand:<id>", "admin"}}[op.scope]
+			codes = append(codes, 401, 429)
+			if op.scope != tokenAccess { // every valid token may call a tokenAccess route
+				codes = append(codes, 403)
+			}
 		}
 		sort.Ints(codes)
 		problemRef := map[string]any{"$ref": "#/components/schemas/Problem"}

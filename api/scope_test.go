@@ -46,6 +46,8 @@ func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 		"GET /readyz":                   {{"/readyz", "", public}},
 		"GET /metrics":                  {{"/metrics", "", public}},
 		"GET /openapi.json":             {{"/openapi.json", "", public}},
+		"GET /console/":                 {{"/console/", "", public}, {"/console/console.js", "", public}},
+		"GET /v1/me":                    {{"/v1/me", "", want{"none": 401, "bad": 401, "feed": 200, "brand1": 200, "brand2": 200, "brand13": 200, "admin": 200}}},
 		"GET /v1/feed":                  {{"/v1/feed?user_id=1", "", feedOnly}},
 		"GET /v1/products/{id}/similar": {{"/v1/products/100/similar", "", feedOnly}},
 		"GET /v1/brands/{id}/influencers": {

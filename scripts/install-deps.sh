@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Vetrina needs on a Debian machine and is missing: ClickHouse
-# (Debian's clickhouse-server package) and kcat (a Kafka client the tests use
-# as an independent producer). Idempotent; safe to run every time.
+# (Debian's clickhouse-server package), kcat (a Kafka client the tests use
+# as an independent producer) and chromium (the brand console's browser test
+# drives it headless). Idempotent; safe to run every time.
 set -euo pipefail
 
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server clickhouse-client)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -143,6 +143,11 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	if rest, ok := strings.CutPrefix(*rf.snapshot, "DATA_DIR"); ok {
 		*rf.snapshot = *dataDir + rest
 	}
+	// The simulator's lives pile up fast: the demo's profiles follow them
+	// every minute unless told otherwise.
+	if !f.given("profiles-every") {
+		*rf.profilesEvery = time.Minute
+	}
 	var lines, tokenLines []string
 	auth, err := af.load(ctx, log)
 	if errors.Is(err, errNoTokens) {
@@ -200,7 +205,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	defer p.close()
 	in, srv := p.in, p.srv
 	lines = append(lines,
-		"HTTP API            http://"+srv.Addr()+"/   (/v1/feed?user_id=1 /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /healthz /readyz /metrics)",
+		"HTTP API            http://"+srv.Addr()+"/   (/console/ /v1/feed?user_id=1 /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /openapi.json /healthz /readyz /metrics)",
 		"Ranking model       "+*rf.snapshot+fmt.Sprintf("   (retrained every %s)", *rf.every),
 		"Topics              "+strings.Join(topicNames(topics(*k.topicPrefix)), ", "),
 		"Database            "+*ch.database)

@@ -36,6 +36,17 @@ func envName(flagName string) string {
 	return "VETRINA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// given reports whether the flag was set on the command line or through
+// its environment variable (after parse).
+func (f *flags) given(name string) bool {
+	if _, ok := os.LookupEnv(envName(name)); ok {
+		return true
+	}
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
 // parse applies the environment, then the arguments.
 func (f *flags) parse(args []string) error {
 	var err error
