@@ -162,17 +162,11 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 		if err != nil {
 			return err
 		}
-		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, NativePort: *chNative, HTTPPort: *chHTTP, Logger: log})
+		srv, stop, err := startClickHouse(ctx, log, chserver.Config{Dir: dir, NativePort: *chNative, HTTPPort: *chHTTP, Logger: log})
 		if err != nil {
-			return fmt.Errorf("start managed ClickHouse (install it with `apt-get install clickhouse-server clickhouse-client`, or pass --clickhouse): %w", err)
+			return err
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := srv.Stop(sctx); err != nil {
-				log.Warn("stop ClickHouse", "err", err)
-			}
-		}()
+		defer stop()
 		*ch.addr = srv.NativeAddr()
 		lines = append(lines,
 			"ClickHouse native   "+srv.NativeAddr()+"   (clickhouse-client --host 127.0.0.1 --port "+portOf(srv.NativeAddr())+" --user analyst)",

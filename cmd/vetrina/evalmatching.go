@@ -64,17 +64,11 @@ func evalMatching(ctx context.Context, log *slog.Logger, args []string, out io.W
 			return err
 		}
 		defer os.RemoveAll(dir)
-		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir, Logger: log})
+		srv, stop, err := startClickHouse(ctx, log, chserver.Config{Dir: dir, Logger: log})
 		if err != nil {
-			return fmt.Errorf("start managed ClickHouse (install it with `apt-get install clickhouse-server clickhouse-client`, or pass --clickhouse): %w", err)
+			return err
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := srv.Stop(sctx); err != nil {
-				log.Warn("stop ClickHouse", "err", err)
-			}
-		}()
+		defer stop()
 		addr = srv.NativeAddr()
 	}
 	b := make([]byte, 6)

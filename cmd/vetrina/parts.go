@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/segmentio/kafka-go"
 	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/chserver"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
 	"github.com/vetrina/vetrina/sim"
@@ -272,4 +273,21 @@ func writeTruth(g *sim.Generator, path string) error {
 		return fmt.Errorf("write simulator truth to %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// startClickHouse starts a managed ClickHouse and returns it with a
+// function that stops it.
+func startClickHouse(ctx context.Context, log *slog.Logger, cfg chserver.Config) (*chserver.Server, func(), error) {
+	srv, err := chserver.Start(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start managed ClickHouse (install it with `apt-get install clickhouse-server clickhouse-client`, or pass --clickhouse): %w", err)
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Stop(sctx); err != nil {
+			log.Warn("stop ClickHouse", "err", err)
+		}
+	}
+	return srv, stop, nil
 }
