@@ -3,19 +3,22 @@ GO      ?= go
 BIN     := ./vetrina
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test deps build vet bench bench-go fuzz vulncheck clean
+.PHONY: run test deps deps-test build vet bench bench-go fuzz vulncheck clean
 
 ## run: install what is missing, build, and run the whole system (`vetrina up`)
 run: deps build
 	$(BIN) up
 
 ## test: install what is missing, then unit and integration tests against a real ClickHouse and the embedded broker
-test: deps vet
+test: deps-test vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=10s
 
 deps:
 	@scripts/install-deps.sh
+
+deps-test:
+	@scripts/install-deps.sh --test
 
 build:
 	$(GO) build -o $(BIN) ./cmd/vetrina
