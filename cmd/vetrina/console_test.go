@@ -197,7 +197,18 @@ func TestConsole_InABrowser(t *testing.T) {
 	// until waits for a JavaScript condition on the page.
 	until := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		deadline := time.Now().Add(20 * time.Second)
+		var err error
+		for {
+			_, err = chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+			// A navigation can replace the page's JavaScript context under
+			// a running poll: poll again in the new one.
+			if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "Cannot find context") && !strings.Contains(err.Error(), "context was destroyed") {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
 			shot("failed")
 			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 			t.Fatalf("%s: %v\npage text:\n%.2000s", what, err, text)
