@@ -14,7 +14,10 @@ import (
 type ServiceConfig struct {
 	Source Source
 	// Every is how often the profiles are recomputed; default 10m.
-	Every      time.Duration
+	Every time.Duration
+	// EmptyRetry is how soon Run computes again when the profiles found no
+	// influencers or brands (a fresh system); default 10s.
+	EmptyRetry time.Duration
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -34,6 +37,9 @@ type Service struct {
 func NewService(cfg ServiceConfig) *Service {
 	if cfg.Every <= 0 {
 		cfg.Every = 10 * time.Minute
+	}
+	if cfg.EmptyRetry <= 0 {
+		cfg.EmptyRetry = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -92,6 +98,10 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.cfg.Logger.Warn("matching: profiles not refreshed", "err", err)
 			wait = retry
+		} else if m := s.Model(); m.NumInfluencers() == 0 || len(m.brands) == 0 {
+			// A fresh system: the catalog has not landed yet. Look again
+			// soon rather than a whole period later.
+			wait = min(wait, s.cfg.EmptyRetry)
 		}
 		select {
 		case <-ctx.Done():
