@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vetrina/vetrina/matching"
+	"github.com/vetrina/vetrina/ranking"
 )
 
 // Matcher serves the influencer matching routes: the current profiles.
@@ -38,6 +38,9 @@ type ProfilesRefreshed struct {
 // recomputed now, and the answer comes when they are in use.
 func (s *Server) refreshProfiles(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// Profiles over a large history take longer than the server's write
+	// timeout: this answer may wait for them.
+	_ = http.NewResponseController(w).SetWriteDeadline(start.Add(refreshTimeout))
 	if err := s.cfg.Matching.(Refresher).Refresh(r.Context()); err != nil {
 		s.log.Error("api: profiles refresh failed", "err", err)
 		problem(w, r, http.StatusServiceUnavailable, "profiles not refreshed", "computing the profiles failed; the previous ones stay in use (see the server log)")
@@ -46,6 +49,9 @@ func (s *Server) refreshProfiles(w http.ResponseWriter, r *http.Request) {
 	m := s.cfg.Matching.Model()
 	writeJSON(w, http.StatusOK, ProfilesRefreshed{AsOf: m.AsOf, Influencers: m.NumInfluencers(), Seconds: time.Since(start).Seconds()})
 }
+
+// refreshTimeout bounds how long POST /v1/admin/profiles/refresh may take.
+const refreshTimeout = 15 * time.Minute
 
 // maxPlanBody bounds a plan request's body.
 const maxPlanBody = 4 << 20
@@ -110,7 +116,7 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c := qs.Get("cursor"); c != "" && bad == nil {
-		if q.Offset, err = decodeCursor(c); err != nil {
+		if q.Offset, err = ranking.DecodeCursor(c); err != nil {
 			bad = err
 		}
 	}
@@ -129,7 +135,7 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 	}
 	// Pages go on while influencers match, up to the MaxLimit best.
 	if end := q.Offset + len(res.Items); len(res.Items) > 0 && end < res.Matched && end < matching.MaxLimit {
-		res.NextCursor = encodeCursor(end)
+		res.NextCursor = ranking.EncodeCursor(end)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -232,20 +238,4 @@ func (s *Server) matchingError(w http.ResponseWriter, r *http.Request, err error
 		s.log.Error("matching request failed", "path", r.URL.Path, "err", err)
 		problem(w, r, http.StatusInternalServerError, "internal error", "the request failed; the server logged why")
 	}
-}
-
-// encodeCursor and decodeCursor make the opaque page token of rankings, in
-// the feed's format.
-func encodeCursor(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
-}
-
-func decodeCursor(c string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) >= 2 && b[0] == 'o' {
-		if off, err := strconv.Atoi(string(b[1:])); err == nil && off >= 0 {
-			return off, nil
-		}
-	}
-	return 0, fmt.Errorf("cursor %q is not one this API issued", c)
 }

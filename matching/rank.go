@@ -29,8 +29,8 @@ const (
 // everything and the defaults.
 type Query struct {
 	Limit int // default 20, at most MaxLimit
-	// Offset skips the first Offset of the ranking (pages); Offset + Limit
-	// is at most MaxLimit.
+	// Offset skips the first Offset of the ranking (pages); it is below
+	// MaxLimit, and a page ends at the MaxLimit best.
 	Offset       int
 	Category     string
 	Country      string
@@ -79,9 +79,11 @@ func (q *Query) normalize() error {
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return fmt.Errorf("%w: limit %d is outside 1..%d", ErrBadQuery, q.Limit, MaxLimit)
 	}
-	if q.Offset < 0 || q.Offset+q.Limit > MaxLimit {
-		return fmt.Errorf("%w: pages end at the %d best influencers (offset %d + limit %d)", ErrBadQuery, MaxLimit, q.Offset, q.Limit)
+	if q.Offset < 0 || q.Offset >= MaxLimit {
+		return fmt.Errorf("%w: pages end at the %d best influencers (offset %d)", ErrBadQuery, MaxLimit, q.Offset)
 	}
+	// The last page stops at the MaxLimit best.
+	q.Limit = min(q.Limit, MaxLimit-q.Offset)
 	switch q.Sort {
 	case "":
 		q.Sort = SortP50

@@ -533,3 +533,44 @@ func TestRank_SameAsExhaustive(t *testing.T) {
 		}
 	}
 }
+
+// TestRank_PagesEndAtMaxLimit: pages of any size walk the MaxLimit best in
+// order, the last one cut at MaxLimit, and an offset past it is refused.
+func TestRank_PagesEndAtMaxLimit(t *testing.T) {
+	m, err := Build(randomInputs(rand.New(rand.NewPCG(7, 7)), 400, 5, 10, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	brand := uint64(0)
+	for id, b := range m.brands {
+		if b.Products > 0 && (brand == 0 || id < brand) {
+			brand = id
+		}
+	}
+	all, err := m.Rank(ctx, brand, Query{Limit: MaxLimit})
+	if err != nil || len(all.Items) != MaxLimit {
+		t.Fatalf("the %d best: %d items, %v", MaxLimit, len(all.Items), err)
+	}
+	var got []uint64
+	for off := 0; off < MaxLimit; off += 7 {
+		page, err := m.Rank(ctx, brand, Query{Limit: 7, Offset: off})
+		if err != nil {
+			t.Fatalf("offset %d: %v", off, err)
+		}
+		for _, c := range page.Items {
+			got = append(got, c.InfluencerID)
+		}
+	}
+	if len(got) != MaxLimit {
+		t.Fatalf("pages of 7 gave %d influencers, want %d", len(got), MaxLimit)
+	}
+	for k, c := range all.Items {
+		if got[k] != c.InfluencerID {
+			t.Fatalf("position %d: %d, want %d", k, got[k], c.InfluencerID)
+		}
+	}
+	if _, err := m.Rank(ctx, brand, Query{Offset: MaxLimit}); !errors.Is(err, ErrBadQuery) {
+		t.Errorf("offset %d: %v, want ErrBadQuery", MaxLimit, err)
+	}
+}

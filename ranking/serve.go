@@ -193,12 +193,13 @@ func grow[T any](buf *[]T, n int) []T {
 	return out
 }
 
-// encodeCursor and decodeCursor make the opaque page token.
-func encodeCursor(offset int) string {
+// EncodeCursor and DecodeCursor make the opaque page token of the feed
+// (and of the API's other paged answers).
+func EncodeCursor(offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
 }
 
-func decodeCursor(c string) (int, error) {
+func DecodeCursor(c string) (int, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) < 2 || b[0] != 'o' {
 		return 0, fmt.Errorf("%w: cursor %q is not one this API issued", ErrBadRequest, c)
@@ -223,7 +224,7 @@ func (r *Ranker) Feed(ctx context.Context, req FeedRequest) (*Feed, error) {
 	offset := 0
 	if req.Cursor != "" {
 		var err error
-		if offset, err = decodeCursor(req.Cursor); err != nil {
+		if offset, err = DecodeCursor(req.Cursor); err != nil {
 			return nil, err
 		}
 	}
@@ -249,7 +250,7 @@ func (r *Ranker) Feed(ctx context.Context, req FeedRequest) (*Feed, error) {
 		more := len(f.Items) > offset+limit || (len(f.Items) == offset+limit && depth < r.cfg.MaxDepth)
 		f.Items = f.Items[offset:min(len(f.Items), offset+limit)]
 		if more {
-			f.NextCursor = encodeCursor(offset + limit)
+			f.NextCursor = EncodeCursor(offset + limit)
 		}
 	}
 	return f, nil

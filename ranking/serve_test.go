@@ -232,7 +232,7 @@ func TestFeed_BadRequests(t *testing.T) {
 		"negative limit": {UserID: 1, Limit: -1},
 		"garbage cursor": {UserID: 1, Cursor: "!!"},
 		"forged cursor":  {UserID: 1, Cursor: "eDEw"},
-		"too deep":       {UserID: 1, Cursor: encodeCursor(500)},
+		"too deep":       {UserID: 1, Cursor: EncodeCursor(500)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := r.Feed(context.Background(), req); !errors.Is(err, ErrBadRequest) {
