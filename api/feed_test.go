@@ -14,7 +14,7 @@ import (
 
 // trainedRanker serves a tiny trained model: 3 categories of 10 products,
 // 60 users each browsing one.
-func trainedRanker(t *testing.T) *ranking.Ranker {
+func trainedRanker(t testing.TB) *ranking.Ranker {
 	t.Helper()
 	b := ranking.NewBuilder()
 	for c := range 3 {

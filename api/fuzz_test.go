@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -20,11 +21,15 @@ func fuzzServer(f *testing.F) http.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	t := &testing.T{}
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: staticModel{m}})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(f), Matching: staticModel{m}})
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { // releases the listener: requests go to the handler directly
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = srv.Run(ctx)
+	})
 	return srv.Handler()
 }
 
