@@ -36,7 +36,7 @@ FUZZTIME ?= 30s
 ## fuzz: each fuzz target for FUZZTIME: the event decoder and the API's parsers
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event
-	for t in FuzzFeedQuery FuzzBrandQuery FuzzPlanBody FuzzParseTokens; do \
+	for t in FuzzFeedQuery FuzzQueryValues FuzzBrandQuery FuzzPlanBody FuzzParseTokens; do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./api || exit 1; \
 	done
 

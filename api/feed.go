@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/vetrina/vetrina/ranking"
@@ -25,8 +28,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
 		return
 	}
-	q := r.URL.Query()
-	uid := q.Get("user_id")
+	var q [3]string // user_id, limit, cursor
+	queryValues(r.URL.RawQuery, feedParams[:], q[:])
+	uid := q[0]
 	if uid == "" {
 		problem(w, r, http.StatusBadRequest, "missing user_id", "user_id is required: an unsigned 64-bit integer")
 		return
@@ -36,11 +40,11 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, "malformed user_id", "user_id must be an unsigned 64-bit integer")
 		return
 	}
-	limit, ok := limitParam(w, r)
+	limit, ok := parseLimit(w, r, q[1])
 	if !ok {
 		return
 	}
-	f, err := s.cfg.Feed.Feed(r.Context(), ranking.FeedRequest{UserID: user, Limit: limit, Cursor: q.Get("cursor")})
+	f, err := s.cfg.Feed.Feed(r.Context(), ranking.FeedRequest{UserID: user, Limit: limit, Cursor: q[2]})
 	if err != nil {
 		rankingError(w, r, err)
 		return
@@ -83,8 +87,41 @@ func (s *Server) similar(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sim)
 }
 
+// feedParams are the parameters the feed reads, in queryValues' order.
+var feedParams = [...]string{"user_id", "limit", "cursor"}
+
+// queryValues sets vals[i] to the first value of the parameter names[i] in
+// the raw query, as url.ParseQuery followed by Get would, without building
+// the map: the feed is the hottest route. Malformed pairs are skipped, as
+// URL.Query skips them.
+func queryValues(raw string, names, vals []string) {
+	var found [4]bool // len(names) ≤ 4
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		i := slices.Index(names, key)
+		if i < 0 || found[i] {
+			continue
+		}
+		if val, err := url.QueryUnescape(v); err == nil {
+			vals[i], found[i] = val, true
+		}
+	}
+}
+
 func limitParam(w http.ResponseWriter, r *http.Request) (int, bool) {
-	l := r.URL.Query().Get("limit")
+	return parseLimit(w, r, r.URL.Query().Get("limit"))
+}
+
+func parseLimit(w http.ResponseWriter, r *http.Request, l string) (int, bool) {
 	if l == "" {
 		return 0, true
 	}

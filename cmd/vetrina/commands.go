@@ -224,6 +224,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	g.Go(func() error { return in.Run(gctx) })
 	g.Go(func() error { return srv.Run(gctx) })
 	p.rp.run(gctx, g)
+	g.Go(func() error { return paceGC(gctx, af.gcHeadroom(), log) })
 	if *simRate > 0 {
 		g.Go(func() error {
 			_, err := simulate(gctx, log, k.brokerList(), topics(*k.topicPrefix), *seed, 0, *simRate, "")
@@ -295,6 +296,8 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	serveProfile := f.String("serve-cpuprofile", "", "the server writes a CPU profile of its run here")
 	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
 	wrk := f.Bool("wrk", false, "after the Go load, drive the same rate with wrk (must be on PATH) as a cross-check")
+	wrkOnly := f.Bool("wrk-only", false, "measure with wrk only (implies --wrk): the Go client then only warms the server up for 2 s")
+	wrkThreads := f.Int("wrk-threads", 1, "wrk's threads: one keeps up with the rate and leaves the server the most of a small machine's cores")
 	seed := f.Int64("seed", 11, "simulator seed")
 	ch := f.clickhouse("")
 	if err := f.parse(args); err != nil {
@@ -305,14 +308,14 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 		return err
 	}
 	wrkPath := ""
-	if *wrk {
+	if *wrk || *wrkOnly {
 		if wrkPath, err = exec.LookPath("wrk"); err != nil {
 			return fmt.Errorf("bench ranking --wrk: %w (apt-get install wrk)", err)
 		}
 	}
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
-		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath,
+		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
 		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
 	})
 	if err != nil {

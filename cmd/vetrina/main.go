@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
+	"time"
 )
 
 type command struct {
@@ -62,6 +64,9 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if path := os.Getenv("VETRINA_TRACE"); path != "" {
+		traceOnSignal(path, log)
+	}
 	for _, c := range commands {
 		if c.name != name {
 			continue
@@ -81,4 +86,29 @@ func main() {
 	fmt.Fprintf(os.Stderr, "vetrina: unknown command %q\n\n", name)
 	usage()
 	os.Exit(2)
+}
+
+// traceOnSignal writes a 5 s execution trace to path on each SIGUSR2: a
+// look at the scheduler of a running process (go tool trace path).
+func traceOnSignal(path string, log *slog.Logger) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR2)
+	go func() {
+		for range sig {
+			f, err := os.Create(path)
+			if err != nil {
+				log.Error("trace", "err", err)
+				continue
+			}
+			if err := trace.Start(f); err != nil {
+				log.Error("trace", "err", err)
+				f.Close()
+				continue
+			}
+			time.Sleep(5 * time.Second)
+			trace.Stop()
+			f.Close()
+			log.Info("trace written", "path", path)
+		}
+	}()
 }

@@ -127,6 +127,7 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	fmt.Printf("serving on http://%s/  (/v1/feed /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /healthz /readyz /metrics)\n", srv.Addr())
 	g, gctx := errgroup.WithContext(ctx)
 	rp.run(gctx, g)
+	g.Go(func() error { return paceGC(gctx, af.gcHeadroom(), log) })
 	g.Go(func() error { return srv.Run(gctx) })
 	return g.Wait()
 }

@@ -1,0 +1,27 @@
+package api
+
+import (
+	"net/url"
+	"testing"
+)
+
+// FuzzQueryValues checks the feed's query reader against net/url's: the
+// same first value of every parameter the feed reads, for any raw query.
+func FuzzQueryValues(f *testing.F) {
+	for _, q := range []string{
+		"user_id=1&limit=5&cursor=bzI", "user_id=&user_id=5", "limit=1;limit=2&user_id=3", "user%5Fid=7",
+		"user_id=%zz&user_id=8", "cursor=a+b%20c", "&&user_id=1&", "=x&user_id", "user_id=1=2", "limit",
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var got [3]string
+		queryValues(raw, feedParams[:], got[:])
+		want, _ := url.ParseQuery(raw) // as URL.Query: errors dropped, good pairs kept
+		for i, name := range feedParams {
+			if got[i] != want.Get(name) {
+				t.Fatalf("query %q: %s = %q, net/url says %q", raw, name, got[i], want.Get(name))
+			}
+		}
+	})
+}
