@@ -277,6 +277,12 @@ type scratch struct {
 	search  searchScratch
 	top     topK
 	sorted  []int32
+	// rerank's: each candidate's brand slot, the brands, their count on
+	// the page, the order.
+	slots  []int32
+	brands []uint64
+	onPage []int32
+	order  []*cand
 }
 
 // nbScore is an item's neighbour feature and the recent product

@@ -423,7 +423,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 		c := &cands[k]
 		c.cat, c.brand = m.item[c.item].cat, m.Data.Items[c.item].Brand
 	}
-	order := r.rerank(cands, depth, limit)
+	order := r.rerank(cands, depth, limit, sc)
 	order = spliceFresh(order, fresh, sc, limit, depth)
 
 	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
@@ -515,27 +515,28 @@ func recentPairs(items []int32, sigs []Signal, n int) ([]int32, []Signal) {
 
 // rerank orders candidates by maximal marginal relevance, at most
 // MaxPerBrand products of a brand per page, down to depth.
-func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
-	out := make([]*cand, 0, depth)
-	// Brands on the current page with their counts: a page has at most
-	// limit of them, so a slice beats a map.
-	type brandCount struct {
-		brand uint64
-		n     int
-	}
-	var brands []brandCount
-	count := func(b uint64) *brandCount {
-		for k := range brands {
-			if brands[k].brand == b {
-				return &brands[k]
-			}
+// The result lives in sc until the request is done.
+func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
+	out := sc.order[:0]
+	// Each candidate's brand gets a small slot number once, so that the
+	// page's count of a brand is an array read in the loops below.
+	slots := grow(&sc.slots, len(cands))
+	brands := sc.brands[:0]
+	for k := range cands {
+		j := slices.Index(brands, cands[k].brand)
+		if j < 0 {
+			j = len(brands)
+			brands = append(brands, cands[k].brand)
 		}
-		return nil
+		slots[k] = int32(j)
 	}
+	sc.brands = brands
+	onPage := grow(&sc.onPage, len(brands))
+	maxPer := int32(r.cfg.MaxPerBrand)
 	lambda := r.cfg.Relevance
 	for len(out) < depth && len(out) < len(cands) {
 		if len(out)%limit == 0 {
-			brands = brands[:0] // a new page
+			clear(onPage) // a new page
 		}
 		best, bestV, capped, cappedV := -1, math.Inf(-1), -1, math.Inf(-1)
 		for k := range cands {
@@ -544,16 +545,11 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 				continue
 			}
 			v := lambda*c.rel - (1-lambda)*c.maxSim
-			if v <= bestV && v <= cappedV && capped >= 0 {
-				continue // neither the best nor a better capped one
-			}
-			if bc := count(c.brand); bc != nil && bc.n >= r.cfg.MaxPerBrand {
-				if capped < 0 || v > cappedV {
+			if onPage[slots[k]] >= maxPer {
+				if v > cappedV {
 					capped, cappedV = k, v
 				}
-				continue
-			}
-			if v > bestV {
+			} else if v > bestV {
 				best, bestV = k, v
 			}
 		}
@@ -563,11 +559,7 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 		c := &cands[best]
 		c.taken = true
 		out = append(out, c)
-		if bc := count(c.brand); bc != nil {
-			bc.n++
-		} else {
-			brands = append(brands, brandCount{c.brand, 1})
-		}
+		onPage[slots[best]]++
 		for k := range cands {
 			o := &cands[k]
 			if o.taken || o.maxSim == 1 {
@@ -577,12 +569,13 @@ func (r *Ranker) rerank(cands []cand, depth, limit int) []*cand {
 			if c.cat >= 0 && o.cat == c.cat {
 				sim += 0.5
 			}
-			if o.brand == c.brand {
+			if slots[k] == slots[best] {
 				sim += 0.5
 			}
 			o.maxSim = max(o.maxSim, sim)
 		}
 	}
+	sc.order = out
 	return out
 }
 
