@@ -66,6 +66,9 @@ type derived struct {
 	item    []itemInfo
 	fresh   [][]int32 // per category: in-stock items nobody interacted with
 	topCats []int32   // categories by trending mass, for users without history
+	// reasons holds each category's reasons, and last those of items
+	// without a category.
+	reasons [][numCatReasons]string
 }
 
 // itemInfo is an item's per-request data; see derived.item.
@@ -164,6 +167,11 @@ func (m *Model) derive() {
 	if m.Index != nil {
 		m.Index.prepare(m.Factors)
 	}
+	m.reasons = make([][numCatReasons]string, len(d.Categories)+1)
+	for c, name := range d.Categories {
+		m.reasons[c] = categoryReasons(name)
+	}
+	m.reasons[len(d.Categories)] = categoryReasons("the shop")
 	m.fresh = make([][]int32, len(d.Categories))
 	interacted := make([]bool, n)
 	for _, i := range d.UserItems {
@@ -203,15 +211,24 @@ type user struct {
 	exclude  []int32        // the history, sorted
 	bought   map[int32]bool // nil until the user bought something
 	topCats  []int32
+	top      topK // userInto's working memory
 }
 
 // userFrom builds a user from a history of dense items with signals. x is
 // the user's vector (trained or folded in), possibly nil.
 func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
-	u := &user{x: x, catShare: make([]float64, len(m.Data.Categories)), exclude: items}
+	return m.userInto(&user{}, items, sigs, x)
+}
+
+// userInto is userFrom into u, reusing u's memory (a request's scratch).
+func (m *Model) userInto(u *user, items []int32, sigs []Signal, x []float64) *user {
+	u.x, u.exclude = x, items
+	u.catShare = grow(&u.catShare, len(m.Data.Categories))
+	u.recent, u.topCats = u.recent[:0], u.topCats[:0]
+	clear(u.bought)
 	w := m.Factors.Weights
 	total := 0.0
-	var recent topK // the most recent, by last event time
+	recent := &u.top // the most recent, by last event time
 	recent.reset(recentHistory)
 	for k, i := range items {
 		recent.offer(int32(k), float64(sigs[k].Last))
@@ -229,15 +246,18 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 			u.catShare[c] /= total
 		}
 	}
-	for _, k := range recent.sorted() {
-		u.recent = append(u.recent, items[k])
+	n := len(u.recent)
+	u.recent = recent.appendSorted(u.recent)
+	for k, j := range u.recent[n:] {
+		u.recent[n+k] = items[j]
 	}
 	for c, s := range u.catShare {
 		if s > 0 {
 			u.topCats = append(u.topCats, int32(c))
 		}
 	}
-	slices.SortFunc(u.topCats, func(a, b int32) int { return cmp.Compare(u.catShare[b], u.catShare[a]) })
+	share := u.catShare
+	slices.SortFunc(u.topCats, func(a, b int32) int { return cmp.Compare(share[b], share[a]) })
 	return u
 }
 
@@ -283,6 +303,7 @@ type scratch struct {
 	brands []uint64
 	onPage []int32
 	order  []*cand
+	usr    user // the request's user
 }
 
 // nbScore is an item's neighbour feature and the recent product

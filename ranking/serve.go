@@ -301,10 +301,10 @@ type cand struct {
 
 func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	now := r.cfg.Now()
-	usr, kind := r.userState(m, userID)
-	r.m.feeds.WithLabelValues(kind).Inc()
 	sc := r.scratch(m)
 	defer r.scratches.Put(sc)
+	usr, kind := r.userState(m, userID, sc)
+	r.m.feeds.WithLabelValues(kind).Inc()
 	// The history is marked first: from then on one lookup says "already
 	// a candidate or excluded".
 	for _, i := range usr.exclude {
@@ -440,7 +440,7 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 // the kind of request: "personal" (a trained user), "session" (the session
 // adds events after the model's data or the user is new with a session),
 // "cold" (nothing known).
-func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
+func (r *Ranker) userState(m *Model, userID uint64, sc *scratch) (*user, string) {
 	u, known := m.Data.UserIndex(userID)
 	var items []int32
 	var sigs []Signal
@@ -493,7 +493,7 @@ func (r *Ranker) userState(m *Model, userID uint64) (*user, string) {
 		kind = "personal"
 		x = m.Factors.UserVec(u)
 	}
-	usr := m.userFrom(items, sigs, x)
+	usr := m.userInto(&sc.usr, items, sigs, x)
 	for _, i := range bought {
 		usr.buy(i)
 	}
@@ -627,13 +627,9 @@ func meanFeatures(cands []cand) Features {
 // reason says in a few words why c is in the feed: the live it is on, or
 // the feature contributing most above the candidates' average.
 func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
-	it := m.Data.Items[c.item]
-	cat := it.Category
-	if cat == "" {
-		cat = "the shop"
-	}
+	cr := m.catReasons(c.item)
 	if c.fresh {
-		return "new in " + cat
+		return cr[reasonNew]
 	}
 	if c.live != 0 {
 		h := m.Handles[c.live]
@@ -670,13 +666,35 @@ func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
 			return "because you " + verb + " " + t
 		}
 	case FeatFactor, FeatCategory:
-		return "matches your taste in " + cat
+		return cr[reasonTaste]
 	case FeatConversion:
 		return "often bought after a look"
 	case FeatRecent:
-		return "popular right now in " + cat
+		return cr[reasonRecent]
 	}
-	return "trending in " + cat
+	return cr[reasonTrending]
+}
+
+// The reasons that name a category, made once per category (catReasons).
+const (
+	reasonNew = iota
+	reasonTaste
+	reasonRecent
+	reasonTrending
+	numCatReasons
+)
+
+func categoryReasons(cat string) [numCatReasons]string {
+	return [...]string{reasonNew: "new in " + cat, reasonTaste: "matches your taste in " + cat,
+		reasonRecent: "popular right now in " + cat, reasonTrending: "trending in " + cat}
+}
+
+// catReasons returns the category reasons of item i.
+func (m *Model) catReasons(i int32) *[numCatReasons]string {
+	if c := m.item[i].cat; c >= 0 && int(c) < len(m.reasons)-1 {
+		return &m.reasons[c]
+	}
+	return &m.reasons[len(m.reasons)-1] // no category
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
