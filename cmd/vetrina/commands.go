@@ -297,6 +297,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
 	wrk := f.Bool("wrk", false, "after the Go load, drive the same rate with wrk (must be on PATH) as a cross-check")
 	wrkOnly := f.Bool("wrk-only", false, "measure with wrk only (implies --wrk): the Go client then only warms the server up for 2 s")
+	server := f.String("server-binary", "", "run this vetrina build as the trainer and server instead of this one: two builds compared under the same load")
 	wrkThreads := f.Int("wrk-threads", 1, "wrk's threads: one keeps up with the rate and leaves the server the most of a small machine's cores")
 	seed := f.Int64("seed", 11, "simulator seed")
 	ch := f.clickhouse("")
@@ -306,6 +307,9 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	self, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	if *server != "" {
+		self = *server
 	}
 	wrkPath := ""
 	if *wrk || *wrkOnly {
