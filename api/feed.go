@@ -93,9 +93,9 @@ var feedParams = [...]string{"user_id", "limit", "cursor"}
 // queryValues sets vals[i] to the first value of the parameter names[i] in
 // the raw query, as url.ParseQuery followed by Get would, without building
 // the map: the feed is the hottest route. Malformed pairs are skipped, as
-// URL.Query skips them.
+// URL.Query skips them. names holds at most 64 parameters.
 func queryValues(raw string, names, vals []string) {
-	var found [4]bool // len(names) ≤ 4
+	var found uint64 // bit i: names[i] has its first value
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -108,11 +108,12 @@ func queryValues(raw string, names, vals []string) {
 			continue
 		}
 		i := slices.Index(names, key)
-		if i < 0 || found[i] {
+		if i < 0 || found&(1<<i) != 0 {
 			continue
 		}
 		if val, err := url.QueryUnescape(v); err == nil {
-			vals[i], found[i] = val, true
+			vals[i] = val
+			found |= 1 << i
 		}
 	}
 }

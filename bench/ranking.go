@@ -176,6 +176,9 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	if cfg.Command == nil {
 		return res, fmt.Errorf("bench ranking: no command to run vetrina")
 	}
+	if cfg.WrkOnly && cfg.Wrk == "" {
+		return res, fmt.Errorf("bench ranking: wrk only, but no wrk to run")
+	}
 	addr := cfg.ClickHouse
 	if addr == "" {
 		// With Dir, ClickHouse keeps its data there too, so that --reuse

@@ -209,7 +209,7 @@ type user struct {
 	recent   []int32
 	catShare []float64
 	exclude  []int32        // the history, sorted
-	bought   map[int32]bool // nil until the user bought something
+	bought   map[int32]bool // nil (or empty, when reused) until the user bought something
 	topCats  []int32
 	top      topK // userInto's working memory
 }
