@@ -101,8 +101,10 @@ func New(cfg Config) *Ranker {
 }
 
 // SetModel replaces the model atomically; requests in flight finish with
-// the old one.
+// the old one. It first warms the new model's memory (Model.Warm), so that
+// requests do not pay for its first touches.
 func (r *Ranker) SetModel(m *Model) {
+	m.Warm()
 	r.model.Store(m)
 	r.m.trainedAt.Set(float64(m.TrainedAt.UnixNano()) / 1e9)
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"runtime/metrics"
+	"testing"
+)
 
 func TestGCPercent(t *testing.T) {
 	const mib = 1 << 20
@@ -17,5 +20,17 @@ func TestGCPercent(t *testing.T) {
 		if got := gcPercent(c.live, c.headroom); got != c.want {
 			t.Errorf("gcPercent(%d MiB live, %d MiB headroom) = %d, want %d", c.live/mib, c.headroom/mib, got, c.want)
 		}
+	}
+}
+
+func TestPrefault_LeavesTheHeadroomMappedAndFree(t *testing.T) {
+	const n = 64 << 20
+	free := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	prefault(n)
+	metrics.Read(free)
+	// Free heap is mapped memory the runtime holds for reuse (released
+	// memory is a separate class): the prefaulted pages must be in it.
+	if got := free[0].Value.Uint64(); got < n*9/10 {
+		t.Errorf("free mapped heap after prefault(%d MiB) = %d MiB, want about %d MiB", n>>20, got>>20, n>>20)
 	}
 }
