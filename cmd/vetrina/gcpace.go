@@ -18,32 +18,48 @@ import (
 // measured 4,700 page faults a second at 2,000 feeds/s, about 8 % of the
 // server's CPU. Collecting after headroom bytes reuses
 // touched memory instead, and the collections are cheap because the model
-// is made of pointer-free arrays (marking 1 GB took 30 ms). Each time the
-// pacing changes it also prefaults the headroom, so that even the first
-// cycle after a start or a new model reuses mapped pages. An explicit
-// GOGC in the environment wins; headroom 0 keeps Go's default.
+// is made of pointer-free arrays (marking 1 GB took 30 ms).
+//
+// It also prefaults the headroom when the pacing changes and whenever the
+// runtime has handed a lot of memory back to the OS since the last check
+// (after a training or a matching refresh frees its working memory), so
+// that request garbage lands on mapped pages. An explicit GOGC in the
+// environment wins; headroom 0 keeps Go's default.
 func paceGC(ctx context.Context, headroom uint64, log *slog.Logger) error {
 	if headroom == 0 || os.Getenv("GOGC") != "" {
 		return nil
 	}
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
 	current := 100
+	var released uint64 // after the last check
 	for {
-		metrics.Read(live)
-		if b := live[0].Value.Uint64(); b > 0 {
-			if pct := gcPercent(b, headroom); pct != current {
+		metrics.Read(m)
+		live, rel := m[0].Value.Uint64(), m[1].Value.Uint64()
+		if live > 0 {
+			pct := gcPercent(live, headroom)
+			reason := ""
+			switch {
+			case pct != current:
 				debug.SetGCPercent(pct)
+				current = pct
+				reason = "pacing changed"
+			case pct < 100 && rel > released+headroom/4:
+				reason = "memory released"
+			}
+			if reason != "" {
 				start := time.Now()
 				if pct < 100 {
 					prefault(headroom)
+					metrics.Read(m)
+					rel = m[1].Value.Uint64()
 				}
-				log.Info("gc: pacing the heap", "live_mib", b>>20, "gogc", pct, "headroom_mib", headroom>>20,
+				log.Info("gc: pacing the heap", "reason", reason, "live_mib", live>>20, "gogc", pct, "headroom_mib", headroom>>20,
 					"prefault", time.Since(start).Round(time.Millisecond))
-				current = pct
 			}
 		}
+		released = rel
 		select {
 		case <-ctx.Done():
 			return nil
@@ -52,18 +68,28 @@ func paceGC(ctx context.Context, headroom uint64, log *slog.Logger) error {
 	}
 }
 
+// prefaultChunk is the size of prefault's allocations: each takes the
+// lowest free run of the heap that fits, so small chunks also fill the
+// holes the scavenger released among used pages.
+const prefaultChunk = 64 << 10
+
 // prefault maps n bytes of heap: it allocates them, writes each page and
 // collects them again. The pages stay with the process as free heap (Go's
-// scavenger keeps up to a tenth more than the heap goal), so request
+// scavenger keeps up to a tenth more than the heap goal and releases the
+// highest addresses first, while allocation takes the lowest), so request
 // garbage lands on them without a page fault each, which on a virtual
 // machine costs several microseconds.
 func prefault(n uint64) {
-	b := make([]byte, n)
-	for i := 0; i < len(b); i += os.Getpagesize() {
-		b[i] = 1
+	chunks := make([][]byte, 0, n/prefaultChunk+1)
+	page := os.Getpagesize()
+	for left := int(n); left > 0; left -= prefaultChunk {
+		b := make([]byte, min(left, prefaultChunk))
+		for i := 0; i < len(b); i += page {
+			b[i] = 1
+		}
+		chunks = append(chunks, b)
 	}
-	runtime.KeepAlive(b)
-	b = nil
+	runtime.KeepAlive(chunks)
 	runtime.GC()
 }
 
