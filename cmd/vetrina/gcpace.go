@@ -39,14 +39,10 @@ func paceGC(ctx context.Context, headroom uint64, log *slog.Logger) error {
 		live, rel := m[0].Value.Uint64(), m[1].Value.Uint64()
 		if live > 0 {
 			pct := gcPercent(live, headroom)
-			reason := ""
-			switch {
-			case pct != current:
+			reason := prefaultReason(pct, current, rel, released, headroom)
+			if pct != current {
 				debug.SetGCPercent(pct)
 				current = pct
-				reason = "pacing changed"
-			case pct < 100 && rel > released+headroom/4:
-				reason = "memory released"
 			}
 			if reason != "" {
 				start := time.Now()
@@ -66,6 +62,20 @@ func paceGC(ctx context.Context, headroom uint64, log *slog.Logger) error {
 		case <-t.C:
 		}
 	}
+}
+
+// prefaultReason says why the pacing loop logs and, when the heap is paced
+// (pct < 100), prefaults: the GOGC changed from current, or the runtime
+// released more than a quarter of the headroom to the OS since the last
+// check (released bytes then, rel now). "" means neither.
+func prefaultReason(pct, current int, rel, released, headroom uint64) string {
+	switch {
+	case pct != current:
+		return "pacing changed"
+	case pct < 100 && rel > released+headroom/4:
+		return "memory released"
+	}
+	return ""
 }
 
 // prefaultChunk is the size of prefault's allocations: each takes the

@@ -34,3 +34,23 @@ func TestPrefault_LeavesTheHeadroomMappedAndFree(t *testing.T) {
 		t.Errorf("free mapped heap after prefault(%d MiB) = %d MiB, want about %d MiB", n>>20, got>>20, n>>20)
 	}
 }
+
+func TestPrefaultReason(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		pct, current  int
+		rel, released uint64
+		want          string
+	}{
+		{24, 100, 0, 0, "pacing changed"},                 // the model arrived
+		{24, 24, 10 * mib, 0, ""},                         // the scavenger's usual trickle
+		{24, 24, 600 * mib, 500 * mib, "memory released"}, // a training's FreeOSMemory, a matching refresh
+		{24, 24, 600 * mib, 550 * mib, ""},                // under a quarter of the headroom
+		{100, 100, 900 * mib, 0, ""},                      // a small heap is not paced
+		{100, 24, 0, 0, "pacing changed"},                 // back to Go's default: logged, not prefaulted
+	} {
+		if got := prefaultReason(c.pct, c.current, c.rel, c.released, 256*mib); got != c.want {
+			t.Errorf("prefaultReason(%d, %d, %d MiB, %d MiB) = %q, want %q", c.pct, c.current, c.rel/mib, c.released/mib, got, c.want)
+		}
+	}
+}
