@@ -69,6 +69,10 @@ type RankingConfig struct {
 	// Command returns `vetrina args...` as a child process: the trainer and
 	// the server run apart from the load generator, as in production.
 	Command func(args ...string) *exec.Cmd
+	// StandIn, if positive, serves the load with `vetrina bench stand-in`
+	// instead of the server: a fixed feed after StandIn of busy CPU per
+	// request (see StandIn), the machine's own latency under this load.
+	StandIn time.Duration
 }
 
 // RankingResult holds the figures of one run.
@@ -92,7 +96,11 @@ type RankingResult struct {
 	// by the server's own clock (its duration histogram): how many took
 	// longer than 10 ms inside the handler, queueing before it excluded.
 	HandlerRequests, HandlerOver10ms uint64
-	Cores                            int
+	// ServeCPUPerRequest is the server's CPU time (user and system) over
+	// the measured load, per feed request it served.
+	ServeCPUPerRequest time.Duration
+	Cores              int
+	StandIn            time.Duration
 }
 
 // Print writes a human-readable report.
@@ -107,6 +115,9 @@ func (r RankingResult) Print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "  training: reused the snapshot\n")
 	}
+	if r.StandIn > 0 {
+		fmt.Fprintf(w, "  SERVER: A STAND-IN, NOT VETRINA: the same feed body after %s of busy CPU per request (--stand-in)\n", r.StandIn)
+	}
 	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
 	fmt.Fprintf(w, "  matching profiles computed:%8.1f s (the load starts after them)\n", r.ProfilesReadySeconds)
 	if r.Requests > 0 {
@@ -119,6 +130,9 @@ func (r RankingResult) Print(w io.Writer) {
 	}
 	if r.WrkReport != "" {
 		fmt.Fprintf(w, "  wrk (known and unknown users, no session picks):\n%s", r.WrkReport)
+	}
+	if r.ServeCPUPerRequest > 0 {
+		fmt.Fprintf(w, "  server CPU per request:    %8.3f ms (user and system, over the measured load)\n", r.ServeCPUPerRequest.Seconds()*1000)
 	}
 	fmt.Fprintf(w, "  server peak RSS:           %8d MiB\n", r.ServePeakBytes>>20)
 }
@@ -172,7 +186,7 @@ func (c *RankingConfig) world() sim.Config {
 func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	cfg.defaults()
 	log := cfg.Logger
-	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0)}
+	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0), StandIn: cfg.StandIn}
 	if cfg.Command == nil {
 		return res, fmt.Errorf("bench ranking: no command to run vetrina")
 	}
@@ -262,6 +276,9 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	start := time.Now()
 	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
 		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
+	if cfg.StandIn > 0 {
+		serve = cfg.Command("bench", "stand-in", "--http", httpAddr, "--spin", cfg.StandIn.String())
+	}
 	serve.Stderr = os.Stderr
 	// The load authenticates as the feed service does, with a token whose
 	// rate limit is far above the load.
@@ -319,6 +336,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	defer tr.CloseIdleConnections()
 	loadFeed(ctx, tr, base, token, cfg, 2*time.Second, rec)
 	before := handlerTimes(ctx, base)
+	cpuBefore := processCPU(serve.Process.Pid)
 	var lat []time.Duration
 	var errs int
 	var achieved float64
@@ -334,6 +352,9 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}
 	after := handlerTimes(ctx, base)
 	res.HandlerRequests, res.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
+	if cpu := processCPU(serve.Process.Pid) - cpuBefore; cpu > 0 && res.HandlerRequests > 0 {
+		res.ServeCPUPerRequest = cpu / time.Duration(res.HandlerRequests)
+	}
 	stopStream()
 	swg.Wait()
 	res.StreamEvents = rec.events.Load()

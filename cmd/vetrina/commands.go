@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,8 +248,11 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) > 0 && args[0] == "ranking" {
 		return runBenchRanking(ctx, log, args[1:])
 	}
+	if len(args) > 0 && args[0] == "stand-in" {
+		return runBenchStandIn(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: vetrina bench ingest|ranking [flags]")
+		return fmt.Errorf("usage: vetrina bench ingest|ranking|stand-in [flags]")
 	}
 	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker, then measures in one run: end-to-end events/s into ClickHouse through the ingester, and the raw clickhouse-go batch insert rate of the same rows (the ceiling). Starts a managed ClickHouse unless --clickhouse is given.")
 	events := f.Int("events", 2_000_000, "events to preload")
@@ -300,6 +304,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	server := f.String("server-binary", "", "run this vetrina build as the trainer and server instead of this one: two builds compared under the same load")
 	wrkThreads := f.Int("wrk-threads", 1, "wrk's threads: one keeps up with the rate and leaves the server the most of a small machine's cores")
 	seed := f.Int64("seed", 11, "simulator seed")
+	standIn := f.Duration("stand-in", 0, "serve the load with a stand-in instead of vetrina serve: the same feed body after this much busy CPU per request (e.g. the server's CPU per request), to see what the machine itself allows")
 	ch := f.clickhouse("")
 	if err := f.parse(args); err != nil {
 		return err
@@ -320,11 +325,28 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
 		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
-		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
+		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn,
 	})
 	if err != nil {
 		return err
 	}
 	res.Print(os.Stdout)
 	return nil
+}
+
+// runBenchStandIn serves the ranking benchmark's load without a model (see
+// bench.StandIn); `vetrina bench ranking --stand-in` starts it.
+func runBenchStandIn(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("bench stand-in", "Serves /readyz, /metrics and GET /v1/feed as the ranking benchmark expects, with no model: a fixed 20-product feed after --spin of busy CPU. `vetrina bench ranking --stand-in D` runs it in place of the server.")
+	addr := f.String("http", "127.0.0.1:8080", "listen address")
+	spin := f.Duration("spin", 0, "busy CPU per feed request")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("bench stand-in: %w", err)
+	}
+	log.Info("bench stand-in: serving a fixed feed, not vetrina", "addr", ln.Addr().String(), "spin", *spin)
+	return bench.StandIn(ctx, ln, *spin)
 }

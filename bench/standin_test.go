@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+)
+
+// The stand-in answers as the benchmark expects of the server: ready
+// checks, a feed-shaped body only after the spin, and the duration
+// histogram the benchmark reads.
+func TestStandIn_ServesWhatTheBenchReads(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- StandIn(ctx, ln, 3*time.Millisecond) }()
+	base := "http://" + ln.Addr().String()
+	if err := waitCheck(ctx, base, "matching", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		start := time.Now()
+		resp, err := http.Get(base + "/v1/feed?user_id=7&limit=20")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var feed struct {
+			Items []struct {
+				ProductID uint64 `json:"product_id"`
+				Reason    string `json:"reason"`
+			} `json:"items"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&feed)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(feed.Items) != 20 || feed.Items[0].Reason == "" {
+			t.Fatalf("feed: status %d, %d items, err %v", resp.StatusCode, len(feed.Items), err)
+		}
+		if d := time.Since(start); d < 3*time.Millisecond {
+			t.Fatalf("feed answered in %v, before its 3ms spin", d)
+		}
+	}
+	if n := len(standInFeed()); n < 3000 || n > 3600 {
+		t.Errorf("feed body is %d bytes, not the server's 3.3 KB", n)
+	}
+	c := handlerTimes(ctx, base)
+	if c.n != 3 || c.le10ms > c.n {
+		t.Errorf("histogram: %d requests, %d within 10 ms; want 3", c.n, c.le10ms)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("stand-in returned %v after its context ended", err)
+	}
+}
+
+// processCPU reads this process's CPU time, which grows with work.
+func TestProcessCPU_GrowsWithWork(t *testing.T) {
+	before := processCPU(os.Getpid())
+	burn(time.Now(), 60*time.Millisecond)
+	after := processCPU(os.Getpid())
+	if after-before < 30*time.Millisecond {
+		t.Fatalf("CPU %v → %v after 60 ms of busy work", before, after)
+	}
+	if processCPU(-1) != 0 {
+		t.Error("a missing process has no CPU time")
+	}
+}
