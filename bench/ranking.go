@@ -63,7 +63,7 @@ type RankingConfig struct {
 	StreamRate float64
 	// UnknownShare of requests are for users the model does not know;
 	// SessionShare for users who just acted in the stream. Defaults 0.2
-	// and 0.2.
+	// and 0.2; a negative UnknownShare means none.
 	UnknownShare, SessionShare float64
 	Logger                     *slog.Logger
 	// Command returns `vetrina args...` as a child process: the trainer and
@@ -157,7 +157,10 @@ func (c *RankingConfig) defaults() {
 	if c.StreamRate <= 0 {
 		c.StreamRate = 500
 	}
-	if c.UnknownShare == 0 {
+	switch {
+	case c.UnknownShare < 0: // none
+		c.UnknownShare = 0
+	case c.UnknownShare == 0:
 		c.UnknownShare = 0.2
 	}
 	if c.SessionShare == 0 {

@@ -304,10 +304,14 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	server := f.String("server-binary", "", "run this vetrina build as the trainer and server instead of this one: two builds compared under the same load")
 	wrkThreads := f.Int("wrk-threads", 1, "wrk's threads: one keeps up with the rate and leaves the server the most of a small machine's cores")
 	seed := f.Int64("seed", 11, "simulator seed")
+	unknown := f.Float64("unknown-share", 0.2, "share of the requests for users the model does not know (1: all, 0: none)")
 	standIn := f.Duration("stand-in", 0, "serve the load with a stand-in instead of vetrina serve: the same feed body after this much busy CPU per request (e.g. the server's CPU per request), to see what the machine itself allows")
 	ch := f.clickhouse("")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *unknown < 0 || *unknown > 1 {
+		return fmt.Errorf("bench ranking: --unknown-share %v is not a share between 0 and 1", *unknown)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -325,13 +329,22 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
 		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
-		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn,
+		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn, UnknownShare: unknownShare(*unknown),
 	})
 	if err != nil {
 		return err
 	}
 	res.Print(os.Stdout)
 	return nil
+}
+
+// unknownShare maps --unknown-share to RankingConfig.UnknownShare, where
+// zero means the default and a negative share none.
+func unknownShare(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // runBenchStandIn serves the ranking benchmark's load without a model (see
