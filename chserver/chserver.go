@@ -100,8 +100,10 @@ const (
 	dirLockedLogToken = "Another server instance in same directory is already running"
 )
 
-// errPortInUse marks a start that failed because a port was taken.
-var errPortInUse = errors.New("port already in use")
+// ErrPortInUse marks a start that failed because a port was taken. With
+// ports of its own choosing Start retries; with given ports the caller may
+// pick new ones and start again.
+var ErrPortInUse = errors.New("port already in use")
 
 // Server is a running ClickHouse child process. Its methods are safe for
 // concurrent use.
@@ -179,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if err == nil {
 			return s, nil
 		}
-		if autoPorts && attempt < portAttempts && errors.Is(err, errPortInUse) &&
+		if autoPorts && attempt < portAttempts && errors.Is(err, ErrPortInUse) &&
 			!mentionsPort(err, cfg.NativePort) && !mentionsPort(err, cfg.HTTPPort) {
 			log.Warn("port taken before clickhouse could bind it; retrying with new ports", "attempt", attempt, "err", err)
 			continue
@@ -245,7 +247,7 @@ func launch(ctx context.Context, bin serverCommand, p serverParams, timeout time
 		var kind error
 		switch {
 		case strings.Contains(t, addrInUseLogToken):
-			kind = errPortInUse
+			kind = ErrPortInUse
 		case strings.Contains(t, dirLockedLogToken):
 			kind = ErrDirInUse
 		}

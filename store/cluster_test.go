@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -107,28 +108,11 @@ func TestClusterMigrations_Replicated(t *testing.T) {
 // see everything once, and that each partition's rows live on one shard.
 func TestCluster_TwoShards_ExactlyOnceAndSharded(t *testing.T) {
 	ctx := context.Background()
-	ports := make([]int, 4)
-	for i := range ports {
-		p, err := chserver.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = p
-	}
-	addr := func(i int) string { return net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[2*i])) }
-	clusters := map[string][][]string{"vetrina_test": {{addr(0)}, {addr(1)}}}
+	addrs := startShards(ctx, t)
+	addr := func(i int) string { return addrs[i] }
 	var nodes []*store.Store
 	db := "cluster_" + strings.ReplaceAll(fmt.Sprint(time.Now().UnixNano()), "-", "")
 	for i := range 2 {
-		srv, err := chserver.Start(ctx, chserver.Config{Dir: t.TempDir(), NativePort: ports[2*i], HTTPPort: ports[2*i+1], Clusters: clusters})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = srv.Stop(sctx)
-		})
 		st, err := store.Open(store.Config{Addr: addr(i), Database: db, Cluster: "vetrina_test", ClusterMode: store.ClusterSharded})
 		if err != nil {
 			t.Fatal(err)
@@ -211,5 +195,51 @@ func TestCluster_TwoShards_ExactlyOnceAndSharded(t *testing.T) {
 		if len(parts) != 2 || parts[0]%2 != int32(i) || parts[1]%2 != int32(i) {
 			t.Errorf("shard %d holds partitions %v, want the ones ≡ %d mod 2", i+1, parts, i)
 		}
+	}
+}
+
+// startShards starts two ClickHouse servers that know each other as the
+// two shards of cluster vetrina_test and returns their native addresses.
+// The ports are chosen before either server starts (each config names
+// both), so another test can take one first: then it starts again on new
+// ports.
+func startShards(ctx context.Context, t *testing.T) []string {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ports := make([]int, 4)
+		for i := range ports {
+			p, err := chserver.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ports[i] = p
+		}
+		addrs := []string{net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[0])), net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[2]))}
+		clusters := map[string][][]string{"vetrina_test": {{addrs[0]}, {addrs[1]}}}
+		var started []*chserver.Server
+		stop := func() {
+			for _, srv := range started {
+				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_ = srv.Stop(sctx)
+				cancel()
+			}
+		}
+		var err error
+		for i := range 2 {
+			var srv *chserver.Server
+			if srv, err = chserver.Start(ctx, chserver.Config{Dir: t.TempDir(), NativePort: ports[2*i], HTTPPort: ports[2*i+1], Clusters: clusters}); err != nil {
+				break
+			}
+			started = append(started, srv)
+		}
+		if err == nil {
+			t.Cleanup(stop)
+			return addrs
+		}
+		stop()
+		if !errors.Is(err, chserver.ErrPortInUse) || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; starting again on new ports", attempt, err)
 	}
 }
