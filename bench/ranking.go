@@ -124,7 +124,11 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "  Go load: %d requests at %.0f/s achieved, %d errors\n", r.Requests, r.AchievedRate, r.Errors)
 		fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
 	}
-	fmt.Fprintf(w, "  stream: %d events produced during the load, which the server follows\n", r.StreamEvents)
+	follows := "which the server follows"
+	if r.StandIn > 0 {
+		follows = "which the stand-in ignores"
+	}
+	fmt.Fprintf(w, "  stream: %d events produced during the load, %s\n", r.StreamEvents, follows)
 	if r.HandlerRequests > 0 {
 		fmt.Fprintf(w, "    in the server's handler: %d of %d requests (%.2f%%) over 10 ms\n", r.HandlerOver10ms, r.HandlerRequests, 100*float64(r.HandlerOver10ms)/float64(r.HandlerRequests))
 	}
