@@ -109,7 +109,9 @@ func (r RankingResult) Print(w io.Writer) {
 	if r.LoadSeconds > 0 {
 		fmt.Fprintf(w, "  load into ClickHouse:      %8.1f s\n", r.LoadSeconds)
 	}
-	if r.TrainSeconds > 0 {
+	if r.StandIn > 0 {
+		fmt.Fprintf(w, "  training: none (a stand-in serves)\n")
+	} else if r.TrainSeconds > 0 {
 		fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB\n", r.TrainSeconds, r.TrainPeakBytes>>20)
 		fmt.Fprintf(w, "    %s\n", r.TrainOutput)
 	} else {
@@ -118,8 +120,10 @@ func (r RankingResult) Print(w io.Writer) {
 	if r.StandIn > 0 {
 		fmt.Fprintf(w, "  SERVER: A STAND-IN, NOT VETRINA: the same feed body after %s of busy CPU per request (--stand-in)\n", r.StandIn)
 	}
-	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
-	fmt.Fprintf(w, "  matching profiles computed:%8.1f s (the load starts after them)\n", r.ProfilesReadySeconds)
+	if r.StandIn == 0 {
+		fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
+		fmt.Fprintf(w, "  matching profiles computed:%8.1f s (the load starts after them)\n", r.ProfilesReadySeconds)
+	}
 	if r.Requests > 0 {
 		fmt.Fprintf(w, "  Go load: %d requests at %.0f/s achieved, %d errors\n", r.Requests, r.AchievedRate, r.Errors)
 		fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
@@ -257,7 +261,9 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 
 	// Train in a child process: its time and peak memory are the trainer's.
 	snap := filepath.Join(dir, "ranking.gob")
-	if _, err := os.Stat(snap); err == nil && cfg.Reuse {
+	if cfg.StandIn > 0 {
+		log.Info("bench: no training, the stand-in has no model")
+	} else if _, err := os.Stat(snap); err == nil && cfg.Reuse {
 		log.Info("bench: reusing the model snapshot", "path", snap)
 	} else if err := trainModel(cfg, addr, snap, &res); err != nil {
 		return res, err
