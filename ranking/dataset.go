@@ -60,10 +60,13 @@ type Item struct {
 	Title    string
 }
 
-// Signal aggregates everything one user did with one product.
+// Signal aggregates everything one user did with one product. A served
+// model holds one per user-product pair (20M at the benchmark's scale), so
+// it is 16 bytes: the counts saturate at 65,535, far beyond what Strength
+// tells apart (it takes the log of views and caps dwell at five minutes).
 type Signal struct {
-	Views, Chats, Purchases uint32
-	DwellSec                uint32
+	Views, Chats, Purchases uint16
+	DwellSec                uint16
 	First, Last             uint32 // Unix seconds of the first and last interaction
 }
 
@@ -71,13 +74,13 @@ type Signal struct {
 func (s *Signal) add(k Kind, unix int64, dwellMS uint32) {
 	switch k {
 	case View:
-		s.Views++
+		s.Views = addSat16(s.Views, 1)
 	case Chat:
-		s.Chats++
+		s.Chats = addSat16(s.Chats, 1)
 	case Purchase:
-		s.Purchases++
+		s.Purchases = addSat16(s.Purchases, 1)
 	}
-	s.DwellSec += dwellMS / 1000
+	s.DwellSec = addSat16(s.DwellSec, uint64(dwellMS/1000))
 	t := clampUnix(unix)
 	if s.First == 0 || t < s.First {
 		s.First = t
@@ -89,10 +92,10 @@ func (s *Signal) add(k Kind, unix int64, dwellMS uint32) {
 
 // merge folds o into s.
 func (s *Signal) merge(o Signal) {
-	s.Views += o.Views
-	s.Chats += o.Chats
-	s.Purchases += o.Purchases
-	s.DwellSec += o.DwellSec
+	s.Views = addSat16(s.Views, uint64(o.Views))
+	s.Chats = addSat16(s.Chats, uint64(o.Chats))
+	s.Purchases = addSat16(s.Purchases, uint64(o.Purchases))
+	s.DwellSec = addSat16(s.DwellSec, uint64(o.DwellSec))
 	if s.First == 0 || (o.First != 0 && o.First < s.First) {
 		s.First = o.First
 	}
@@ -100,6 +103,12 @@ func (s *Signal) merge(o Signal) {
 		s.Last = o.Last
 	}
 }
+
+// sat16 is v, or 65,535 if v is larger.
+func sat16(v uint64) uint16 { return uint16(min(v, math.MaxUint16)) }
+
+// addSat16 is a+b, or 65,535 if that is larger.
+func addSat16(a uint16, b uint64) uint16 { return sat16(uint64(a) + min(b, math.MaxUint16)) }
 
 func clampUnix(unix int64) uint32 {
 	if unix < 1 {

@@ -1,8 +1,10 @@
 package ranking
 
 import (
+	"math"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 func TestBuilder_MergesPairsAndTransposes(t *testing.T) {
@@ -70,5 +72,21 @@ func TestWeights_Order(t *testing.T) {
 	}
 	if w.Strength(Signal{Views: 1, DwellSec: 600}) <= v {
 		t.Error("dwell adds nothing")
+	}
+}
+
+func TestSignal_CountsSaturate(t *testing.T) {
+	s := Signal{Views: math.MaxUint16 - 1, DwellSec: math.MaxUint16 - 10}
+	s.add(View, 100, 3_600_000) // an hour of dwell
+	s.add(View, 50, 0)
+	if s.Views != math.MaxUint16 || s.DwellSec != math.MaxUint16 || s.First != 50 || s.Last != 100 {
+		t.Errorf("after adds: %+v, want views and dwell at 65535, first 50, last 100", s)
+	}
+	s.merge(Signal{Chats: 7, Purchases: math.MaxUint16, Views: 9, First: 20, Last: 300})
+	if s.Views != math.MaxUint16 || s.Chats != 7 || s.Purchases != math.MaxUint16 || s.First != 20 || s.Last != 300 {
+		t.Errorf("after merge: %+v", s)
+	}
+	if unsafe.Sizeof(Signal{}) != 16 {
+		t.Errorf("Signal is %d bytes, want 16: a served model holds one per pair", unsafe.Sizeof(Signal{}))
 	}
 }

@@ -146,7 +146,7 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 			return false
 		}
 		items, sigs := m.Data.UserRow(u)
-		usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+		usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 		usr.sortExclude()
 		nb := m.denseFeatures(usr, factor)
 		posList := make([]int32, 0, len(pos))
@@ -290,7 +290,7 @@ func holdoutPools(m *Model, fut Future, seed int64) []pool {
 // pos is not empty).
 func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *rand.Rand) (pool, bool) {
 	items, sigs := m.Data.UserRow(u)
-	usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+	usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 	usr.sortExclude()
 	var p pool
 	for i := range pos {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -67,20 +68,51 @@ func modelWorkers(n int) int {
 // preference for an item is the dot product of their vectors. The fields are
 // exported so that encoding/gob can snapshot the model.
 type Factors struct {
-	K    int
-	User []float64 // NumUsers·K, row-major: user u is User[u*K:(u+1)*K]
-	Item []float64 // NumItems·K, row-major
-	Gram []float64 // K·K, YᵀY of the item factors, for FoldIn
+	K int
+	// UserCodes holds the user vectors quantised to 8 bits, row-major:
+	// user u is UserScale[u]·UserCodes[u*K:(u+1)*K], rounded from the float64 training
+	// solves (each component within UserScale[u]/2, under 0.4 % of the
+	// largest). The user vectors are the largest array of a served model,
+	// and every resident gigabyte slows the benchmark machine (see README,
+	// feed latency): a million users at K = 64 take 68 MB instead of 512.
+	UserCodes []int8
+	UserScale []float32
+	Item      []float64 // NumItems·K, row-major
+	Gram      []float64 // K·K, YᵀY of the item factors, for FoldIn
 
 	// Reg, Alpha and Weights are the training settings FoldIn must repeat.
 	Reg, Alpha float64
 	Weights    Weights
 }
 
-// UserVec returns user u's factor vector. It aliases the model: do not
-// modify it.
-func (f *Factors) UserVec(u int32) []float64 {
-	return f.User[int(u)*f.K : (int(u)+1)*f.K : (int(u)+1)*f.K]
+// UserVec writes user u's factor vector into dst, grown as needed, and
+// returns it.
+func (f *Factors) UserVec(u int32, dst []float64) []float64 {
+	dst = slices.Grow(dst[:0], f.K)[:f.K]
+	s := float64(f.UserScale[u])
+	for j, q := range f.UserCodes[int(u)*f.K : (int(u)+1)*f.K] {
+		dst[j] = s * float64(q)
+	}
+	return dst
+}
+
+// quantize writes x as 8-bit q (len(x)) and returns the scale s with
+// x ≈ s·q: the largest component maps to ±127.
+func quantize(q []int8, x []float64) float32 {
+	m := 0.0
+	for _, v := range x {
+		m = max(m, math.Abs(v))
+	}
+	if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+		clear(q)
+		return 0
+	}
+	s := float32(m / 127)
+	inv := 1 / float64(s)
+	for j, v := range x {
+		q[j] = int8(max(-127, min(127, math.Round(v*inv))))
+	}
+	return s
 }
 
 // ItemVec returns item i's factor vector. It aliases the model: do not
@@ -102,7 +134,7 @@ func (f *Factors) NumUsers() int {
 	if f.K == 0 {
 		return 0
 	}
-	return len(f.User) / f.K
+	return len(f.UserScale)
 }
 
 // ScoreAll writes x·y_i for every item i into dst, which must have at least
@@ -253,15 +285,32 @@ func TrainALS(ctx context.Context, d *Dataset, cfg ALSConfig) (*Factors, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("train iALS: %w", err)
 	}
+	return t.result(), nil
+}
+
+// result is the trained model: the item Gram matrix FoldIn needs and the
+// user vectors quantised (Factors.UserCodes).
+func (t *alsTrainer) result() *Factors {
 	t.gram(t.f.Gram, t.f.Item, false)
-	return t.f, nil
+	t.f.setUsers(t.user)
+	return t.f
+}
+
+// setUsers quantises the row-major float64 user vectors x into f.
+func (f *Factors) setUsers(x []float64) {
+	n := len(x) / f.K
+	f.UserCodes, f.UserScale = make([]int8, n*f.K), make([]float32, n)
+	for u := range n {
+		f.UserScale[u] = quantize(f.UserCodes[u*f.K:(u+1)*f.K], x[u*f.K:(u+1)*f.K])
+	}
 }
 
 // alsTrainer holds the state of one TrainALS run.
 type alsTrainer struct {
 	d       *Dataset
 	cfg     ALSConfig
-	f       *Factors
+	f       *Factors  // User is filled by result
+	user    []float64 // the user vectors being solved (Factors.UserCodes's layout)
 	userExt []float32 // per pair in user order: c−1 = Alpha·Strength
 	itemExt []float32 // the same, in item order (aligned with ItemUsers)
 	g       []float64 // K·K: YᵀY + λI of the fixed side
@@ -287,7 +336,6 @@ func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
 	k := cfg.Factors
 	f := &Factors{
 		K:       k,
-		User:    make([]float64, d.NumUsers()*k),
 		Item:    make([]float64, d.NumItems()*k),
 		Gram:    make([]float64, k*k),
 		Reg:     cfg.Reg,
@@ -298,8 +346,9 @@ func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
 	// item vectors, and the users' start only warms that solve.
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
 	scale := 0.1 / math.Sqrt(float64(k))
-	for i := range f.User {
-		f.User[i] = rng.NormFloat64() * scale
+	user := make([]float64, d.NumUsers()*k)
+	for i := range user {
+		user[i] = rng.NormFloat64() * scale
 	}
 	for i := range f.Item {
 		f.Item[i] = rng.NormFloat64() * scale
@@ -308,6 +357,7 @@ func newALSTrainer(d *Dataset, cfg ALSConfig) *alsTrainer {
 		d:       d,
 		cfg:     cfg,
 		f:       f,
+		user:    user,
 		userExt: make([]float32, d.NumPairs()),
 		itemExt: make([]float32, d.NumPairs()),
 		g:       make([]float64, k*k),
@@ -351,9 +401,9 @@ func (t *alsTrainer) sweep(ctx context.Context, users bool) error {
 		other []float64 // fixed side
 	)
 	if users {
-		ptr, idx, ext, x, other = t.d.UserPtr, t.d.UserItems, t.userExt, t.f.User, t.f.Item
+		ptr, idx, ext, x, other = t.d.UserPtr, t.d.UserItems, t.userExt, t.user, t.f.Item
 	} else {
-		ptr, idx, ext, x, other = t.d.ItemPtr, t.d.ItemUsers, t.itemExt, t.f.Item, t.f.User
+		ptr, idx, ext, x, other = t.d.ItemPtr, t.d.ItemUsers, t.itemExt, t.f.Item, t.user
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -494,13 +544,14 @@ func (s *alsWorker) cgStep(x []float64, rs *float64) bool {
 	return true
 }
 
-// loss is the iALS objective of f on d:
+// loss is the iALS objective of the trainer's current vectors on its data:
 //
 //	Σ_u Σ_i c_ui (p_ui − x_u·y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)
 //
 // summed over every cell, computed as Σ_u x_uᵀ(YᵀY)x_u plus a correction
 // on the observed pairs.
-func (f *Factors) loss(d *Dataset) float64 {
+func (t *alsTrainer) loss() float64 {
+	f, d := t.f, t.d
 	k := f.K
 	g := make([]float64, k*k)
 	blas64.Gemm(blas.Trans, blas.NoTrans, 1,
@@ -510,7 +561,7 @@ func (f *Factors) loss(d *Dataset) float64 {
 	gx := make([]float64, k)
 	var l float64
 	for u := int32(0); u < int32(d.NumUsers()); u++ {
-		x := f.UserVec(u)
+		x := t.user[int(u)*k : (int(u)+1)*k]
 		blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: k, Cols: k, Data: g, Stride: k},
 			blas64.Vector{N: k, Data: x, Inc: 1}, 0, blas64.Vector{N: k, Data: gx, Inc: 1})
 		l += floats.Dot(x, gx) + f.Reg*floats.Dot(x, x)

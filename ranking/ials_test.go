@@ -84,7 +84,7 @@ func newPlantedTastes(t testing.TB, users, items, clusters, perUser int, noise f
 			if it == hold {
 				continue
 			}
-			s := Signal{Views: 1 + uint32(rng.IntN(3)), First: uint32(t0 + n*60), Last: uint32(t0 + n*60 + 30)}
+			s := Signal{Views: 1 + uint16(rng.IntN(3)), First: uint32(t0 + n*60), Last: uint32(t0 + n*60 + 30)}
 			if rng.Float64() < 0.2 {
 				s.Chats = 1
 			}
@@ -141,7 +141,7 @@ func TestTrainALS_PlantedClustersBeatPopularity(t *testing.T) {
 			continue
 		}
 		n++
-		f.ScoreAll(f.UserVec(u), scores)
+		f.ScoreAll(f.UserVec(u, nil), scores)
 		if slices.Contains(topUnseen(p.d, u, scores, 10), p.heldOut[u]) {
 			alsHits++
 		}
@@ -163,14 +163,14 @@ func TestTrainALS_LossNonIncreasing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := newALSTrainer(p.d, cfg)
-	prev := tr.f.loss(p.d)
+	prev := tr.loss()
 	first := prev
 	for it := range cfg.Iterations {
 		for _, users := range []bool{true, false} {
 			if err := tr.sweep(context.Background(), users); err != nil {
 				t.Fatal(err)
 			}
-			l := tr.f.loss(p.d)
+			l := tr.loss()
 			if l > prev*(1+1e-9) {
 				t.Errorf("iteration %d (users %v): loss rose from %g to %g", it, users, prev, l)
 			}
@@ -197,7 +197,7 @@ func TestFactors_FoldInMatchesTrainedUser(t *testing.T) {
 	for u := range int32(users) {
 		items, sigs := p.d.UserRow(u)
 		x = f.FoldIn(items, sigs, x)
-		c := cosine(x, f.UserVec(u))
+		c := cosine(x, f.UserVec(u, nil))
 		sumCos += c
 		minCos = min(minCos, c)
 		f.ScoreAll(x, scores)
@@ -298,7 +298,7 @@ func TestFactors_ScoreAllIsDotProducts(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := make([]float64, f.NumItems())
-	x := f.UserVec(3)
+	x := f.UserVec(3, nil)
 	f.ScoreAll(x, dst)
 	for i := range int32(f.NumItems()) {
 		if want := floats.Dot(x, f.ItemVec(i)); math.Abs(dst[i]-want) > 1e-12 {
@@ -318,10 +318,10 @@ func TestTrainALS_DeterministicForSeed(t *testing.T) {
 		return f
 	}
 	a, b := train(11, 1), train(11, 1)
-	if !slices.Equal(a.User, b.User) || !slices.Equal(a.Item, b.Item) || !slices.Equal(a.Gram, b.Gram) {
+	if !slices.Equal(a.UserCodes, b.UserCodes) || !slices.Equal(a.Item, b.Item) || !slices.Equal(a.Gram, b.Gram) {
 		t.Error("two runs with the same seed and one worker differ")
 	}
-	if c := train(11, 3); !slices.Equal(a.User, c.User) || !slices.Equal(a.Item, c.Item) {
+	if c := train(11, 3); !slices.Equal(a.UserCodes, c.UserCodes) || !slices.Equal(a.Item, c.Item) {
 		t.Error("three workers give a different model than one")
 	}
 	if c := train(12, 1); slices.Equal(a.Item, c.Item) {
@@ -432,9 +432,38 @@ func checkCGExact(t *testing.T, d *Dataset, maxGather int) {
 	for u := range int32(d.NumUsers()) {
 		items, sigs := d.UserRow(u)
 		x = tr.f.FoldIn(items, sigs, x)
-		got := tr.f.UserVec(u)
+		got := tr.user[int(u)*cfg.Factors : (int(u)+1)*cfg.Factors]
 		if d := floats.Distance(x, got, 2); d > 1e-6*(1+floats.Norm(x, 2)) {
 			t.Fatalf("user %d: CG %v, exact %v", u, got, x)
 		}
+	}
+}
+
+func TestQuantize_WithinHalfAStepAndExactAtTheExtremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := make([]float64, 64)
+	q := make([]int8, len(x))
+	for range 100 {
+		for j := range x {
+			x[j] = rng.NormFloat64() * 0.3
+		}
+		s := quantize(q, x)
+		f := Factors{K: len(x), UserCodes: q, UserScale: []float32{s}}
+		back := f.UserVec(0, nil)
+		m := 0.0
+		for j := range x {
+			m = max(m, math.Abs(x[j]))
+		}
+		for j := range x {
+			if d := math.Abs(back[j] - x[j]); d > float64(s)/2*(1+1e-6) {
+				t.Fatalf("component %d: %v back as %v, off by %v > half a step %v", j, x[j], back[j], d, s/2)
+			}
+			if math.Abs(x[j]) == m && (q[j] != 127 && q[j] != -127) {
+				t.Fatalf("the largest component %v quantised to %d, want ±127", x[j], q[j])
+			}
+		}
+	}
+	if s := quantize(q, make([]float64, len(q))); s != 0 || slices.ContainsFunc(q, func(v int8) bool { return v != 0 }) {
+		t.Errorf("zero vector: scale %v, q %v", s, q)
 	}
 }

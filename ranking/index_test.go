@@ -44,7 +44,7 @@ func TestIndex_RecallAgainstExactScan(t *testing.T) {
 	n := m.Data.NumItems()
 	total, hit := 0, 0
 	for u := int32(0); u < 200; u++ {
-		x := m.Factors.UserVec(u)
+		x := m.Factors.UserVec(u, nil)
 		exact := m.Index.Search(m.Factors, x, 50, 0, 0, nil) // probe 0: nothing
 		if len(exact) != 0 {
 			t.Fatalf("probe 0 returned %d items", len(exact))

@@ -293,6 +293,7 @@ type scratch struct {
 	ids     []int32
 	cands   []cand
 	kept    []cand
+	x       []float64 // a trained user's vector (Factors.UserVec)
 	x32     []float32
 	search  searchScratch
 	top     topK
@@ -397,7 +398,7 @@ func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
 // Items in the user's history are scored too; callers exclude them.
 func (m *Model) ScoreAll(u int32, dst []float64) {
 	items, sigs := m.Data.UserRow(u)
-	usr := m.userFrom(items, sigs, m.Factors.UserVec(u))
+	usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 	nb := m.denseFeatures(usr, dst)
 	b := &m.Blend
 	for i := range dst {

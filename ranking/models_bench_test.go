@@ -33,7 +33,7 @@ func powerLawDataset(users, items, pairs int, seed uint64) *Dataset {
 		case x < 10:
 			s.Chats = 1
 		case x < 40:
-			s.DwellSec = uint32(rng.IntN(300))
+			s.DwellSec = uint16(rng.IntN(300))
 		}
 		b.AddSignal(u+1, zipf.Uint64()+1, s)
 	}
@@ -86,7 +86,7 @@ func BenchmarkFoldIn(b *testing.B) {
 	sigs := make([]Signal, 30)
 	for n := range items {
 		items[n] = int32(rng.IntN(10_000))
-		sigs[n] = Signal{Views: 1 + uint32(rng.IntN(3)), Purchases: uint32(rng.IntN(10) / 9)}
+		sigs[n] = Signal{Views: 1 + uint16(rng.IntN(3)), Purchases: uint16(rng.IntN(10) / 9)}
 	}
 	dst := make([]float64, 64)
 	b.ReportAllocs()

@@ -26,8 +26,8 @@ func randomSignals(t testing.TB, users, items int, density float64, seed uint64)
 			}
 			last := uint32(1_700_000_000 + rng.IntN(1_000_000))
 			b.AddSignal(uint64(u+1), uint64(i+1), Signal{
-				Views: uint32(rng.IntN(4)), Chats: uint32(rng.IntN(2)), Purchases: uint32(rng.IntN(5) / 4),
-				DwellSec: uint32(rng.IntN(400)), First: last - 10, Last: last,
+				Views: uint16(rng.IntN(4)), Chats: uint16(rng.IntN(2)), Purchases: uint16(rng.IntN(5) / 4),
+				DwellSec: uint16(rng.IntN(400)), First: last - 10, Last: last,
 			})
 		}
 	}

@@ -493,7 +493,8 @@ func (r *Ranker) userState(m *Model, userID uint64, sc *scratch) (*user, string)
 		}
 	case known:
 		kind = "personal"
-		x = m.Factors.UserVec(u)
+		x = m.Factors.UserVec(u, sc.x)
+		sc.x = x
 	}
 	usr := m.userInto(&sc.usr, items, sigs, x)
 	for _, i := range bought {

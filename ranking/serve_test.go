@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -298,6 +299,39 @@ func TestSnapshot_RoundTripServesTheSameFeed(t *testing.T) {
 	}
 	if m2.Handles[77] != "chef_anna" {
 		t.Errorf("handles not restored: %v", m2.Handles)
+	}
+}
+
+// TestSnapshot_ReadsFormat2 loads testdata/snapshot-v2.gob, written by the
+// previous release (24-byte signals, float64 user vectors) from the model
+// trainShop trains, and checks that it reads into what training gives now:
+// an upgraded server starts from its old snapshot instead of retraining.
+func TestSnapshot_ReadsFormat2(t *testing.T) {
+	old, err := LoadSnapshot(filepath.Join("testdata", "snapshot-v2.gob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := trainShop(t, newShop(t, 300, 30, 6))
+	if !slices.Equal(old.Data.Users, m.Data.Users) || !slices.Equal(old.Data.UserItems, m.Data.UserItems) || !slices.Equal(old.Data.Signals, m.Data.Signals) {
+		t.Error("format 2 users, histories or signals read differently")
+	}
+	if !slices.Equal(old.Factors.UserCodes, m.Factors.UserCodes) || !slices.Equal(old.Factors.UserScale, m.Factors.UserScale) || !slices.Equal(old.Factors.Item, m.Factors.Item) {
+		t.Error("format 2 vectors are not quantised as training quantises them")
+	}
+	now := time.Unix(old.Reference, 0)
+	f, err := newTestRanker(old, now).Feed(context.Background(), FeedRequest{UserID: 9, Limit: 15})
+	if err != nil || !f.Personalized || len(f.Items) != 15 {
+		t.Errorf("feed from a format 2 snapshot: personalized %v, %d items, err %v", f.Personalized, len(f.Items), err)
+	}
+}
+
+// TestSnapshot_SaturatesFormat2Counts checks the conversion of a format 2
+// signal whose counts do not fit 16 bits.
+func TestSnapshot_SaturatesFormat2Counts(t *testing.T) {
+	got := signalV2{Views: 70_000, Chats: 3, Purchases: 1, DwellSec: 1 << 20, First: 10, Last: 20}.signal()
+	want := Signal{Views: math.MaxUint16, Chats: 3, Purchases: 1, DwellSec: math.MaxUint16, First: 10, Last: 20}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -32,8 +32,8 @@ func categorised(t testing.TB, users, items, cats int, density float64, seed uin
 			}
 			last := uint32(1_700_000_000 + rng.IntN(86400*30))
 			b.AddSignal(uint64(u+1), uint64(i+1), Signal{
-				Views: 1 + uint32(rng.IntN(3)), Chats: uint32(rng.IntN(3) / 2), Purchases: uint32(rng.IntN(10) / 9),
-				DwellSec: uint32(rng.IntN(200)), First: last - 60, Last: last,
+				Views: 1 + uint16(rng.IntN(3)), Chats: uint16(rng.IntN(3) / 2), Purchases: uint16(rng.IntN(10) / 9),
+				DwellSec: uint16(rng.IntN(200)), First: last - 60, Last: last,
 			})
 		}
 	}

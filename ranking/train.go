@@ -42,8 +42,8 @@ func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, er
 	}
 	err = src.Interactions(ctx, since, func(in store.Interaction) error {
 		b.AddSignal(in.UserID, in.ProductID, Signal{
-			Views: sat32(in.Views), Chats: sat32(in.Chats), Purchases: sat32(in.Purchases),
-			DwellSec: sat32(in.DwellMS / 1000),
+			Views: sat16(in.Views), Chats: sat16(in.Chats), Purchases: sat16(in.Purchases),
+			DwellSec: sat16(in.DwellMS / 1000),
 			First:    clampUnix(in.First.Unix()), Last: clampUnix(in.Last.Unix()),
 		})
 		return nil
@@ -52,13 +52,6 @@ func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, er
 		return nil, fmt.Errorf("load ranking data: %w", err)
 	}
 	return b.Build(), nil
-}
-
-func sat32(v uint64) uint32 {
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
 }
 
 // TrainerConfig configures a Trainer.
@@ -186,8 +179,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 	}
 }
 
-// snapshotFormat is bumped when the snapshot's layout changes.
-const snapshotFormat = 2
+// snapshotFormat is bumped when the snapshot's layout changes. Format 2
+// (24-byte signals, float64 user vectors) is still read, converted, so that
+// an upgraded server starts from its old snapshot instead of retraining.
+// Format 3 has 16-byte signals and 8-bit user vectors with their scales.
+const (
+	snapshotFormat   = 3
+	snapshotFormatV2 = 2
+)
 
 // snapshotMagic opens every snapshot; it also tells a snapshot written on
 // a machine of the other byte order (the raw sections are native).
@@ -202,19 +201,21 @@ type snapshot struct {
 // (streamed without a copy) rather than through gob, which would buffer
 // the whole encoding in memory.
 type bigSlices struct {
-	users              *[]uint64
-	userPtr            *[]int64
-	userItems          *[]int32
-	signals            *[]Signal
-	userVecs, itemVecs *[]float64
-	nbPtr, nbItems     *[]int32
-	nbSims             *[]float32
+	users          *[]uint64
+	userPtr        *[]int64
+	userItems      *[]int32
+	signals        *[]Signal
+	userVecs       *[]int8
+	userScale      *[]float32
+	itemVecs       *[]float64
+	nbPtr, nbItems *[]int32
+	nbSims         *[]float32
 }
 
 func (m *Model) big() bigSlices {
 	return bigSlices{
 		users: &m.Data.Users, userPtr: &m.Data.UserPtr, userItems: &m.Data.UserItems, signals: &m.Data.Signals,
-		userVecs: &m.Factors.User, itemVecs: &m.Factors.Item,
+		userVecs: &m.Factors.UserCodes, userScale: &m.Factors.UserScale, itemVecs: &m.Factors.Item,
 		nbPtr: &m.Neighbours.Ptr, nbItems: &m.Neighbours.Items, nbSims: &m.Neighbours.Sims,
 	}
 }
@@ -256,7 +257,7 @@ func writeSnapshot(f io.Writer, m *Model) error {
 	light.Data, light.Factors, light.Neighbours = &data, &factors, &nb
 	lb := light.big()
 	*lb.users, *lb.userPtr, *lb.userItems, *lb.signals = nil, nil, nil, nil
-	*lb.userVecs, *lb.itemVecs = nil, nil
+	*lb.userVecs, *lb.userScale, *lb.itemVecs = nil, nil, nil
 	*lb.nbPtr, *lb.nbItems, *lb.nbSims = nil, nil, nil
 	if err := binary.Write(w, binary.NativeEndian, snapshotMagic); err != nil {
 		return err
@@ -267,7 +268,7 @@ func writeSnapshot(f io.Writer, m *Model) error {
 	b := m.big()
 	for _, err := range []error{
 		writeRaw(w, *b.users), writeRaw(w, *b.userPtr), writeRaw(w, *b.userItems), writeRaw(w, *b.signals),
-		writeRaw(w, *b.userVecs), writeRaw(w, *b.itemVecs),
+		writeRaw(w, *b.userVecs), writeRaw(w, *b.userScale), writeRaw(w, *b.itemVecs),
 		writeRaw(w, *b.nbPtr), writeRaw(w, *b.nbItems), writeRaw(w, *b.nbSims),
 	} {
 		if err != nil {
@@ -311,6 +312,42 @@ func readRaw[T any](r io.Reader, s *[]T) error {
 	return err
 }
 
+// readRawAs reads a raw section of Ts written by writeRaw into s,
+// converting each to a U, a chunk at a time.
+func readRawAs[T, U any](r io.Reader, s *[]U, conv func(T) U) error {
+	var n uint64
+	if err := binary.Read(r, binary.NativeEndian, &n); err != nil {
+		return err
+	}
+	if n > maxRawElems {
+		return fmt.Errorf("raw section of %d elements: corrupt snapshot", n)
+	}
+	*s = make([]U, n)
+	chunk := make([]T, min(n, 1<<16))
+	for done := 0; done < int(n); {
+		c := chunk[:min(len(chunk), int(n)-done)]
+		var zero T
+		if _, err := io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c))), len(c)*int(unsafe.Sizeof(zero)))); err != nil {
+			return err
+		}
+		for k, v := range c {
+			(*s)[done+k] = conv(v)
+		}
+		done += len(c)
+	}
+	return nil
+}
+
+// signalV2 is a Signal as snapshot format 2 stored it.
+type signalV2 struct {
+	Views, Chats, Purchases, DwellSec, First, Last uint32
+}
+
+func (o signalV2) signal() Signal {
+	return Signal{Views: sat16(uint64(o.Views)), Chats: sat16(uint64(o.Chats)), Purchases: sat16(uint64(o.Purchases)),
+		DwellSec: sat16(uint64(o.DwellSec)), First: o.First, Last: o.Last}
+}
+
 // LoadSnapshot reads a model saved by SaveSnapshot.
 func LoadSnapshot(path string) (*Model, error) {
 	f, err := os.Open(path)
@@ -337,14 +374,35 @@ func readSnapshot(r io.Reader) (*Model, error) {
 	if err := gob.NewDecoder(r).Decode(&s); err != nil {
 		return nil, err
 	}
-	if s.Format != snapshotFormat || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil || s.Model.Neighbours == nil {
+	if s.Format != snapshotFormat && s.Format != snapshotFormatV2 || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil || s.Model.Neighbours == nil {
 		return nil, fmt.Errorf("snapshot format %d, want %d", s.Format, snapshotFormat)
 	}
 	m := s.Model
 	b := m.big()
+	readSignals := func() error { return readRaw(r, b.signals) }
+	readUserVecs := func() error {
+		if err := readRaw(r, b.userVecs); err != nil {
+			return err
+		}
+		return readRaw(r, b.userScale)
+	}
+	if s.Format == snapshotFormatV2 {
+		readSignals = func() error { return readRawAs(r, b.signals, signalV2.signal) }
+		readUserVecs = func() error {
+			var x []float64
+			if err := readRaw(r, &x); err != nil {
+				return err
+			}
+			if m.Factors.K <= 0 || len(x)%m.Factors.K != 0 {
+				return errors.New("user vectors do not match K: corrupt snapshot")
+			}
+			m.Factors.setUsers(x)
+			return nil
+		}
+	}
 	for _, err := range []error{
-		readRaw(r, b.users), readRaw(r, b.userPtr), readRaw(r, b.userItems), readRaw(r, b.signals),
-		readRaw(r, b.userVecs), readRaw(r, b.itemVecs),
+		readRaw(r, b.users), readRaw(r, b.userPtr), readRaw(r, b.userItems), readSignals(),
+		readUserVecs(), readRaw(r, b.itemVecs),
 		readRaw(r, b.nbPtr), readRaw(r, b.nbItems), readRaw(r, b.nbSims),
 	} {
 		if err != nil {
@@ -353,7 +411,7 @@ func readSnapshot(r io.Reader) (*Model, error) {
 	}
 	d := m.Data
 	if len(d.UserPtr) != len(d.Users)+1 || len(d.UserItems) != len(d.Signals) || (len(d.UserPtr) > 0 && d.UserPtr[len(d.UserPtr)-1] != int64(len(d.Signals))) ||
-		len(m.Factors.User) != len(d.Users)*m.Factors.K || len(m.Factors.Item) != len(d.Items)*m.Factors.K {
+		len(m.Factors.UserCodes) != len(d.Users)*m.Factors.K || len(m.Factors.UserScale) != len(d.Users) || len(m.Factors.Item) != len(d.Items)*m.Factors.K {
 		return nil, errors.New("inconsistent sizes: corrupt snapshot")
 	}
 	d.reindex()

@@ -46,7 +46,7 @@ func (m *Model) Warm() {
 		sum += byte(i)
 	}
 	if f := m.Factors; f != nil {
-		sum += touchPages(f.User) + touchPages(f.Item)
+		sum += touchPages(f.UserCodes) + touchPages(f.UserScale) + touchPages(f.Item)
 	}
 	if n := m.Neighbours; n != nil {
 		sum += touchPages(n.Ptr) + touchPages(n.Items) + touchPages(n.Sims)

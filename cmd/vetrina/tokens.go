@@ -42,7 +42,7 @@ func (f *flags) api() apiFlags {
 		file:      f.String("tokens", "", "API token file (JSON; `vetrina token` adds entries); reloaded on SIGHUP and within 5 s of a change. Or put the document itself in $"+tokensEnv),
 		noAuth:    f.Bool("no-auth", false, "serve the feed and brand routes without tokens: local experiments only"),
 		accessLog: f.String("access-log", api.AccessLogErrors, "which requests to log: errors (4xx, 5xx and slower than 1 s), all, off"),
-		gcMiB:     f.Int("gc-headroom-mib", 256, "collect garbage once the heap grows this many MiB past the live heap (mostly the model) instead of letting it double; 0 keeps Go's default, and so does an explicit $GOGC"),
+		gcMiB:     f.Int("gc-headroom-mib", 64, "collect garbage once the heap grows this many MiB past the live heap (mostly the model) instead of letting it double; 0 keeps Go's default, and so does an explicit $GOGC"),
 	}
 }
 

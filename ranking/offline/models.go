@@ -202,7 +202,7 @@ func (a *als) Fit(ctx context.Context, train *ranking.Dataset, _ int64) error {
 	return nil
 }
 
-func (a *als) Score(u int32, dst []float64) { a.f.ScoreAll(a.f.UserVec(u), dst) }
+func (a *als) Score(u int32, dst []float64) { a.f.ScoreAll(a.f.UserVec(u, nil), dst) }
 
 // OracleCandidate scores by the simulator's true affinity of the user for
 // the item (sim.World.Affinity): no model can know more, so it bounds what
