@@ -73,6 +73,9 @@ type RankingConfig struct {
 	// instead of the server: a fixed feed after StandIn of busy CPU per
 	// request (see StandIn), the machine's own latency under this load.
 	StandIn time.Duration
+	// StandInHold is memory the stand-in keeps resident (bytes; see
+	// StandIn's hold).
+	StandInHold int
 }
 
 // RankingResult holds the figures of one run.
@@ -101,6 +104,7 @@ type RankingResult struct {
 	ServeCPUPerRequest time.Duration
 	Cores              int
 	StandIn            time.Duration
+	StandInHold        int
 }
 
 // Print writes a human-readable report.
@@ -119,6 +123,9 @@ func (r RankingResult) Print(w io.Writer) {
 	}
 	if r.StandIn > 0 {
 		fmt.Fprintf(w, "  SERVER: A STAND-IN, NOT VETRINA: the same feed body after %s of busy CPU per request (--stand-in)\n", r.StandIn)
+		if r.StandInHold > 0 {
+			fmt.Fprintf(w, "    holding %d MiB resident, written once, not read under the load (--stand-in-hold-mib)\n", r.StandInHold>>20)
+		}
 	}
 	if r.StandIn == 0 {
 		fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
@@ -197,7 +204,7 @@ func (c *RankingConfig) world() sim.Config {
 func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	cfg.defaults()
 	log := cfg.Logger
-	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0), StandIn: cfg.StandIn}
+	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0), StandIn: cfg.StandIn, StandInHold: cfg.StandInHold}
 	if cfg.Command == nil {
 		return res, fmt.Errorf("bench ranking: no command to run vetrina")
 	}
@@ -290,7 +297,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
 		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
 	if cfg.StandIn > 0 {
-		serve = cfg.Command("bench", "stand-in", "--http", httpAddr, "--spin", cfg.StandIn.String())
+		serve = cfg.Command("bench", "stand-in", "--http", httpAddr, "--spin", cfg.StandIn.String(), "--hold-mib", strconv.Itoa(cfg.StandInHold>>20))
 	}
 	serve.Stderr = os.Stderr
 	// The load authenticates as the feed service does, with a token whose

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,16 @@ import (
 // server (`vetrina bench ranking --stand-in 150us`), it shows what the
 // machine, the load generator and the co-located simulator and broker
 // allow by themselves: the latency of a server whose only work is that
-// CPU per request. It returns when ctx is done or listening fails.
-func StandIn(ctx context.Context, ln net.Listener, spin time.Duration) error {
+// CPU per request. With hold > 0 it also keeps hold bytes of memory
+// resident, written once and not read again, as the server keeps its model:
+// what resident memory alone costs the tail on this machine. It returns
+// when ctx is done or listening fails.
+func StandIn(ctx context.Context, ln net.Listener, spin time.Duration, hold int) error {
+	held := make([]byte, max(hold, 0))
+	for i := 0; i < len(held); i += os.Getpagesize() {
+		held[i] = 1
+	}
+	defer runtime.KeepAlive(held)
 	reg := prometheus.NewRegistry()
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vetrina_http_request_duration_seconds",

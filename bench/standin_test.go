@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func TestStandIn_ServesWhatTheBenchReads(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- StandIn(ctx, ln, 3*time.Millisecond) }()
+	go func() { done <- StandIn(ctx, ln, 3*time.Millisecond, 0) }()
 	base := "http://" + ln.Addr().String()
 	if err := waitCheck(ctx, base, "matching", 5*time.Second); err != nil {
 		t.Fatal(err)
@@ -70,4 +72,42 @@ func TestProcessCPU_GrowsWithWork(t *testing.T) {
 	if processCPU(-1) != 0 {
 		t.Error("a missing process has no CPU time")
 	}
+}
+
+// With hold, the stand-in keeps that much memory resident while it serves.
+func TestStandIn_HoldsMemoryResident(t *testing.T) {
+	const hold = 96 << 20
+	before := residentBytes(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- StandIn(ctx, ln, 0, hold) }()
+	if err := waitCheck(ctx, "http://"+ln.Addr().String(), "matching", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if grew := residentBytes(t) - before; grew < hold*9/10 {
+		t.Errorf("resident memory grew by %d MiB, want about %d", grew>>20, hold>>20)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// residentBytes is this process's resident set, from /proc/self/statm.
+func residentBytes(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	pages, err := strconv.Atoi(f[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages * os.Getpagesize()
 }

@@ -306,9 +306,13 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	seed := f.Int64("seed", 11, "simulator seed")
 	unknown := f.Float64("unknown-share", 0.2, "share of the requests for users the model does not know (1: all, 0: none)")
 	standIn := f.Duration("stand-in", 0, "serve the load with a stand-in instead of vetrina serve: the same feed body after this much busy CPU per request (e.g. the server's CPU per request), to see what the machine itself allows")
+	hold := f.Int("stand-in-hold-mib", 0, "with --stand-in: the stand-in also keeps this many MiB resident, written once and not read under the load (the server keeps its model so), to see what resident memory alone costs")
 	ch := f.clickhouse("")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *hold < 0 {
+		return fmt.Errorf("bench ranking: --stand-in-hold-mib %d is negative", *hold)
 	}
 	if *unknown < 0 || *unknown > 1 {
 		return fmt.Errorf("bench ranking: --unknown-share %v is not a share between 0 and 1", *unknown)
@@ -329,7 +333,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	res, err := bench.Ranking(ctx, bench.RankingConfig{
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
 		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
-		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn, UnknownShare: unknownShare(*unknown),
+		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn, StandInHold: *hold << 20, UnknownShare: unknownShare(*unknown),
 	})
 	if err != nil {
 		return err
@@ -353,13 +357,17 @@ func runBenchStandIn(ctx context.Context, log *slog.Logger, args []string) error
 	f := newFlags("bench stand-in", "Serves /readyz, /metrics and GET /v1/feed as the ranking benchmark expects, with no model: a fixed 20-product feed after --spin of busy CPU. `vetrina bench ranking --stand-in D` runs it in place of the server.")
 	addr := f.String("http", "127.0.0.1:8080", "listen address")
 	spin := f.Duration("spin", 0, "busy CPU per feed request")
+	hold := f.Int("hold-mib", 0, "keep this many MiB resident, written once and not read again")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *hold < 0 {
+		return fmt.Errorf("bench stand-in: --hold-mib %d is negative", *hold)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("bench stand-in: %w", err)
 	}
-	log.Info("bench stand-in: serving a fixed feed, not vetrina", "addr", ln.Addr().String(), "spin", *spin)
-	return bench.StandIn(ctx, ln, *spin)
+	log.Info("bench stand-in: serving a fixed feed, not vetrina", "addr", ln.Addr().String(), "spin", *spin, "hold_mib", *hold)
+	return bench.StandIn(ctx, ln, *spin, *hold<<20)
 }
