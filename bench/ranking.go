@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -116,7 +117,7 @@ func (r RankingResult) Print(w io.Writer) {
 	if r.StandIn > 0 {
 		fmt.Fprintf(w, "  training: none (a stand-in serves)\n")
 	} else if r.TrainSeconds > 0 {
-		fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB\n", r.TrainSeconds, r.TrainPeakBytes>>20)
+		fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB (the trainer's own VmHWM)\n", r.TrainSeconds, r.TrainPeakBytes>>20)
 		fmt.Fprintf(w, "    %s\n", r.TrainOutput)
 	} else {
 		fmt.Fprintf(w, "  training: reused the snapshot\n")
@@ -508,19 +509,29 @@ func trainModel(cfg RankingConfig, addr, snap string, res *RankingResult) error 
 		return fmt.Errorf("vetrina train: %w", err)
 	}
 	res.TrainSeconds = time.Since(start).Seconds()
-	res.TrainPeakBytes = maxRSS(train.ProcessState)
+	res.TrainPeakBytes = trainerPeak(string(out))
 	res.TrainOutput = string(out)
 	return nil
 }
 
-func maxRSS(ps *os.ProcessState) int64 {
-	if ps == nil {
+// trainerPeakRE finds the peak RSS `vetrina train` reports of itself
+// (VmHWM). The child's rusage cannot tell it: Go starts children with
+// vfork semantics, so Linux counts the parent's resident set at exec into
+// the child's ru_maxrss, and after loading 20M events that is the bench's
+// own 6 GB.
+var trainerPeakRE = regexp.MustCompile(`peak RSS (\d+) MiB`)
+
+// trainerPeak is the peak RSS in `vetrina train`'s output, 0 if absent.
+func trainerPeak(out string) int64 {
+	m := trainerPeakRE.FindStringSubmatch(out)
+	if m == nil {
 		return 0
 	}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // kilobytes on Linux
+	mib, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0
 	}
-	return 0
+	return mib << 20
 }
 
 // loadEvents generates n events and inserts them, decoded as the ingester
