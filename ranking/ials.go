@@ -309,8 +309,8 @@ func (f *Factors) setUsers(x []float64) {
 type alsTrainer struct {
 	d       *Dataset
 	cfg     ALSConfig
-	f       *Factors  // User is filled by result
-	user    []float64 // the user vectors being solved (Factors.UserCodes's layout)
+	f       *Factors  // UserCodes and UserScale are filled by result
+	user    []float64 // the user vectors being solved, row-major
 	userExt []float32 // per pair in user order: c−1 = Alpha·Strength
 	itemExt []float32 // the same, in item order (aligned with ItemUsers)
 	g       []float64 // K·K: YᵀY + λI of the fixed side
