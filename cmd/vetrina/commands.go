@@ -311,8 +311,8 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *hold < 0 {
-		return fmt.Errorf("bench ranking: --stand-in-hold-mib %d is negative", *hold)
+	if *hold < 0 || *hold > 0 && *standIn <= 0 {
+		return fmt.Errorf("bench ranking: --stand-in-hold-mib %d needs --stand-in and a size of 0 or more", *hold)
 	}
 	if *unknown < 0 || *unknown > 1 {
 		return fmt.Errorf("bench ranking: --unknown-share %v is not a share between 0 and 1", *unknown)
