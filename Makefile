@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := ./vetrina
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: run test deps deps-test build vet bench bench-go fuzz fuzz-ci vulncheck clean
+.PHONY: run test deps deps-test build vet bench bench-go eval fuzz fuzz-ci vulncheck clean
 
 ## run: install what is missing, build, and run the whole system (`vetrina up`)
 run: deps build
@@ -20,8 +20,15 @@ deps:
 deps-test:
 	@scripts/install-deps.sh --test
 
+# What `vetrina --version` and vetrina_build_info report.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+COMMITTED ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION) -X main.commitTime=$(COMMITTED) \
+             -X main.buildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/vetrina
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vetrina
 
 vet:
 	$(GO) vet ./...
@@ -32,21 +39,30 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./event ./ingest ./sim
 	$(BIN) bench ingest --events 2000000
 
+## eval: offline ranking evaluation on the Complete Journey sample kept in the repository (real grocery
+## purchases, CC0). MOVIELENS=DIR adds MovieLens ml-latest-small, which may not be redistributed and so is
+## not in the repository, e.g. `make eval MOVIELENS=../shared/data/movielens-small`.
+CJ_SAMPLE := ranking/offline/testdata/completejourney-sample/interactions.csv
+eval: build
+	$(BIN) eval ranking --interactions $(CJ_SAMPLE) $(if $(MOVIELENS),--movielens $(MOVIELENS))
+
 FUZZTIME ?= 30s
 ## fuzz: each fuzz target for FUZZTIME: the event decoder and the API's parsers
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event
-	for t in FuzzFeedQuery FuzzQueryValues FuzzBrandQuery FuzzPlanBody FuzzParseTokens; do \
+	for t in FuzzFeedQuery FuzzQueryValues FuzzBrandQuery FuzzPlanBody; do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./api || exit 1; \
 	done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./api/token
 
 ## fuzz-ci: each fuzz target for a fixed number of runs, about 8 s each on a 2-core machine. A run bounded
 ## by time can fail in Go 1.26 with a bare "context deadline exceeded" when its time is up (go.dev/issue/75804)
 fuzz-ci:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 150000x ./event
-	for tc in FuzzFeedQuery:40000 FuzzQueryValues:60000 FuzzBrandQuery:12000 FuzzPlanBody:12000 FuzzParseTokens:30000; do \
+	for tc in FuzzFeedQuery:40000 FuzzQueryValues:60000 FuzzBrandQuery:12000 FuzzPlanBody:12000; do \
 		$(GO) test -run '^$$' -fuzz "^$${tc%%:*}\$$" -fuzztime "$${tc#*:}x" ./api || exit 1; \
 	done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30000x ./api/token
 
 ## vulncheck: govulncheck with a vulnerability database built offline (scripts/vulncheck.sh)
 vulncheck:

@@ -1,7 +1,9 @@
-// Package api serves Vetrina's HTTP API: health and readiness for operators,
-// Prometheus metrics, and (as the ranking and matching parts land) the feed
-// and brand endpoints. Handlers speak JSON; errors are RFC 9457 problem
-// documents.
+// Package api serves Vetrina's HTTP API: the feed service's routes (the
+// feed, similar products), the brand managers' routes (ranked influencers,
+// influencer profiles, plans) and the brand console, each behind tokens of
+// a scope (package token), with rate limits; health, readiness and
+// Prometheus metrics for operators; and its own contract, api/openapi.json.
+// Handlers speak JSON; errors are RFC 9457 problem documents.
 package api
 
 import (

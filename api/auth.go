@@ -1,13 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -17,9 +11,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vetrina/vetrina/api/token"
 )
 
-// Scopes a token may hold:
+// Who may call what is set by the tokens' scopes (package token):
 //
 //	feed        GET /v1/feed and GET /v1/products/{id}/similar
 //	brand:<id>  that brand's ranked influencers, influencer profiles (with
@@ -30,33 +26,6 @@ import (
 //
 // /healthz, /readyz and /metrics need no token: they are for load
 // balancers and Prometheus on the operators' network.
-const (
-	ScopeFeed  = "feed"
-	ScopeAdmin = "admin"
-	// ScopeBrandPrefix starts a brand scope, e.g. "brand:42".
-	ScopeBrandPrefix = "brand:"
-)
-
-// DefaultTokenRate is the request rate a token gets when its entry names
-// none: requests per second, with a burst of twice as many.
-const DefaultTokenRate = 100
-
-// TokenEntry is one token in a token file: its SHA-256 (hex), never the
-// token itself.
-type TokenEntry struct {
-	// Name identifies the holder in logs and errors (not secret).
-	Name   string   `json:"name"`
-	SHA256 string   `json:"sha256"`
-	Scopes []string `json:"scopes"`
-	// Rate is the token's limit in requests per second (burst: twice as
-	// many); 0 means DefaultTokenRate.
-	Rate float64 `json:"rate,omitempty"`
-}
-
-// TokenFile is the document a token file or VETRINA_TOKENS holds.
-type TokenFile struct {
-	Tokens []TokenEntry `json:"tokens"`
-}
 
 // Principal is the holder of a valid token.
 type Principal struct {
@@ -83,126 +52,46 @@ func (p *Principal) Unrestricted() bool { return p == nil || p.Admin }
 func (p *Principal) scopes() string {
 	var s []string
 	if p.Admin {
-		s = append(s, ScopeAdmin)
+		s = append(s, token.ScopeAdmin)
 	}
 	if p.Feed {
-		s = append(s, ScopeFeed)
+		s = append(s, token.ScopeFeed)
 	}
 	for _, b := range p.Brands {
-		s = append(s, ScopeBrandPrefix+strconv.FormatUint(b, 10))
+		s = append(s, token.ScopeBrandPrefix+strconv.FormatUint(b, 10))
 	}
 	return strings.Join(s, ", ")
-}
-
-// Tokens is a set of valid tokens, by hash.
-type Tokens struct {
-	byHash map[[sha256.Size]byte]*Principal
-}
-
-// Len returns the number of tokens.
-func (t *Tokens) Len() int { return len(t.byHash) }
-
-// ParseTokens reads a token file: JSON {"tokens": [{"name", "sha256",
-// "scopes", "rate"}]}. Every problem is reported with the entry it is in.
-func ParseTokens(data []byte) (*Tokens, error) {
-	var f TokenFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	t := &Tokens{byHash: make(map[[sha256.Size]byte]*Principal, len(f.Tokens))}
-	names := map[string]bool{}
-	for i, e := range f.Tokens {
-		where := fmt.Sprintf("tokens[%d] (%q)", i, e.Name)
-		if e.Name == "" {
-			return nil, fmt.Errorf("tokens[%d]: a name is required", i)
-		}
-		if names[e.Name] {
-			return nil, fmt.Errorf("%s: the name is used twice", where)
-		}
-		names[e.Name] = true
-		var h [sha256.Size]byte
-		if b, err := hex.DecodeString(e.SHA256); err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("%s: sha256 must be 64 hex digits (the hash of the token, from `vetrina token`)", where)
-		} else {
-			copy(h[:], b)
-		}
-		if _, dup := t.byHash[h]; dup {
-			return nil, fmt.Errorf("%s: the same token hash appears twice", where)
-		}
-		if !(e.Rate >= 0) || math.IsInf(e.Rate, 0) {
-			return nil, fmt.Errorf("%s: rate must be a non-negative number of requests per second", where)
-		}
-		p := &Principal{Name: e.Name}
-		if len(e.Scopes) == 0 {
-			return nil, fmt.Errorf("%s: at least one scope is required (feed, admin or brand:<id>)", where)
-		}
-		for _, s := range e.Scopes {
-			switch {
-			case s == ScopeFeed:
-				p.Feed = true
-			case s == ScopeAdmin:
-				p.Admin = true
-			case strings.HasPrefix(s, ScopeBrandPrefix):
-				id, err := strconv.ParseUint(strings.TrimPrefix(s, ScopeBrandPrefix), 10, 64)
-				if err != nil || id == 0 {
-					return nil, fmt.Errorf("%s: scope %q: a brand id must be a positive integer", where, s)
-				}
-				p.Brands = append(p.Brands, id)
-			default:
-				return nil, fmt.Errorf("%s: unknown scope %q (feed, admin or brand:<id>)", where, s)
-			}
-		}
-		slices.Sort(p.Brands)
-		p.Brands = slices.Compact(p.Brands)
-		rate := e.Rate
-		if rate == 0 {
-			rate = DefaultTokenRate
-		}
-		p.limit = newBucket(rate, 2*rate)
-		t.byHash[h] = p
-	}
-	return t, nil
-}
-
-// HashToken returns the hex SHA-256 of a token, as token files hold it.
-func HashToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
-// NewToken returns a new random token: "vt_" and 43 base64url characters
-// (256 bits).
-func NewToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
-	return "vt_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Auth holds the current tokens; Set swaps them atomically, so tokens
 // rotate without a restart and without dropping a request.
 type Auth struct {
-	tokens atomic.Pointer[Tokens]
+	principals atomic.Pointer[map[token.Hash]*Principal]
 }
 
 // NewAuth returns an Auth with the given tokens.
-func NewAuth(t *Tokens) *Auth {
+func NewAuth(s *token.Set) *Auth {
 	a := &Auth{}
-	a.Set(t)
+	a.Set(s)
 	return a
 }
 
-// Set replaces the tokens.
-func (a *Auth) Set(t *Tokens) { a.tokens.Store(t) }
+// Set replaces the tokens. Each token's rate limit starts afresh.
+func (a *Auth) Set(s *token.Set) {
+	m := make(map[token.Hash]*Principal, s.Len())
+	for h, g := range s.All() {
+		m[h] = &Principal{Name: g.Name, Admin: g.Admin, Feed: g.Feed, Brands: g.Brands, limit: newBucket(g.Rate, 2*g.Rate)}
+	}
+	a.principals.Store(&m)
+}
 
 // Lookup returns the holder of a token, or nil if the token is not valid.
-func (a *Auth) Lookup(token string) *Principal {
-	t := a.tokens.Load()
-	if t == nil {
+func (a *Auth) Lookup(tok string) *Principal {
+	m := a.principals.Load()
+	if m == nil {
 		return nil
 	}
-	return t.byHash[sha256.Sum256([]byte(token))]
+	return (*m)[token.HashOf(tok)]
 }
 
 // access is what a route requires of the caller's token.

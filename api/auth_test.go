@@ -7,62 +7,29 @@ import (
 	"testing"
 
 	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/api/token"
 )
 
 // tokenDoc builds a token file with one entry per name: scopes and rate.
-func tokenDoc(t *testing.T, entries map[string]api.TokenEntry) (*api.Tokens, map[string]string) {
+func tokenDoc(t *testing.T, entries map[string]token.Entry) (*token.Set, map[string]string) {
 	t.Helper()
-	var f api.TokenFile
+	var f token.File
 	plain := map[string]string{}
 	for name, e := range entries {
-		tok := api.NewToken()
+		tok := token.New()
 		plain[name] = tok
-		e.Name, e.SHA256 = name, api.HashToken(tok)
+		e.Name, e.SHA256 = name, token.HashHex(tok)
 		f.Tokens = append(f.Tokens, e)
 	}
 	data, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	toks, err := api.ParseTokens(data)
+	toks, err := token.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return toks, plain
-}
-
-func TestParseTokens_RejectsWhatIsWrong(t *testing.T) {
-	good := api.HashToken("x")
-	for name, tc := range map[string]struct{ doc, want string }{
-		"not json":        {`{`, "unexpected EOF"},
-		"unknown field":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"token":"plain"}]}`, "unknown field"},
-		"no name":         {`{"tokens":[{"sha256":"` + good + `","scopes":["feed"]}]}`, "name is required"},
-		"short hash":      {`{"tokens":[{"name":"a","sha256":"abc","scopes":["feed"]}]}`, "64 hex digits"},
-		"no scopes":       {`{"tokens":[{"name":"a","sha256":"` + good + `"}]}`, "at least one scope"},
-		"unknown scope":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["root"]}]}`, `unknown scope "root"`},
-		"bad brand":       {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["brand:acme"]}]}`, "brand id must be a positive integer"},
-		"brand zero":      {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["brand:0"]}]}`, "brand id must be a positive integer"},
-		"negative rate":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"rate":-1}]}`, "rate must be"},
-		"duplicate name":  {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"]},{"name":"a","sha256":"` + api.HashToken("y") + `","scopes":["feed"]}]}`, "used twice"},
-		"duplicate token": {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"]},{"name":"b","sha256":"` + good + `","scopes":["admin"]}]}`, "hash appears twice"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := api.ParseTokens([]byte(tc.doc))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestNewToken_RandomAndHashed(t *testing.T) {
-	a, b := api.NewToken(), api.NewToken()
-	if a == b || len(a) != 46 || !strings.HasPrefix(a, "vt_") {
-		t.Fatalf("tokens %q %q", a, b)
-	}
-	if h := api.HashToken(a); len(h) != 64 || strings.Contains(h, a) {
-		t.Fatalf("hash %q", h)
-	}
 }
 
 func authDo(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
@@ -90,7 +57,7 @@ func serveAuthFeed(t *testing.T, auth *api.Auth) string {
 }
 
 func TestAuth_401_403_429AsProblems(t *testing.T) {
-	toks, plain := tokenDoc(t, map[string]api.TokenEntry{
+	toks, plain := tokenDoc(t, map[string]token.Entry{
 		"feed-service": {Scopes: []string{"feed"}, Rate: 1000},
 		"acme":         {Scopes: []string{"brand:7"}},
 		"ops":          {Scopes: []string{"admin"}},
@@ -149,14 +116,14 @@ func TestAuth_401_403_429AsProblems(t *testing.T) {
 }
 
 func TestAuth_RotationWithoutRestart(t *testing.T) {
-	old, oldPlain := tokenDoc(t, map[string]api.TokenEntry{"feed-2025": {Scopes: []string{"feed"}}})
+	old, oldPlain := tokenDoc(t, map[string]token.Entry{"feed-2025": {Scopes: []string{"feed"}}})
 	auth := api.NewAuth(old)
 	base := serveAuthFeed(t, auth)
 	feed := base + "/v1/feed?user_id=1"
 	if resp, _ := authDo(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 200 {
 		t.Fatalf("old token before rotation: %d", resp.StatusCode)
 	}
-	rotated, newPlain := tokenDoc(t, map[string]api.TokenEntry{"feed-2026": {Scopes: []string{"feed"}}})
+	rotated, newPlain := tokenDoc(t, map[string]token.Entry{"feed-2026": {Scopes: []string{"feed"}}})
 	auth.Set(rotated)
 	if resp, _ := authDo(t, "GET", feed, oldPlain["feed-2025"], ""); resp.StatusCode != 401 {
 		t.Errorf("revoked token after rotation: %d, want 401", resp.StatusCode)

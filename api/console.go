@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+
 	"strings"
 	"time"
+
+	"github.com/vetrina/vetrina/api/token"
 )
 
 // The brand console: a static page (HTML, CSS and vanilla JavaScript, no
@@ -98,7 +101,7 @@ type Me struct {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if p == nil {
-		writeJSON(w, http.StatusOK, Me{Name: "anonymous (authentication off)", Scopes: []string{ScopeAdmin}, Admin: true, Brands: []uint64{}})
+		writeJSON(w, http.StatusOK, Me{Name: "anonymous (authentication off)", Scopes: []string{token.ScopeAdmin}, Admin: true, Brands: []uint64{}})
 		return
 	}
 	out := Me{Name: p.Name, Scopes: []string{}, Admin: p.Admin, Brands: append([]uint64{}, p.Brands...)}

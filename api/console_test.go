@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/api/token"
 )
 
 func consoleServer(t *testing.T, auth *api.Auth) http.Handler {
@@ -124,7 +125,7 @@ func TestConsole_ScriptUsesOnlyElementsOfThePage(t *testing.T) {
 // its name, scopes and brands (the console learns its brand from it), and
 // conforms to the contract.
 func TestMe_TellsTheTokenItsScopes(t *testing.T) {
-	toks, plain := tokenDoc(t, map[string]api.TokenEntry{
+	toks, plain := tokenDoc(t, map[string]token.Entry{
 		"feed":    {Scopes: []string{"feed"}},
 		"brand13": {Scopes: []string{"brand:3", "brand:1"}},
 		"admin":   {Scopes: []string{"admin"}},

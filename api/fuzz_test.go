@@ -99,15 +99,3 @@ func FuzzPlanBody(f *testing.F) {
 		serveFuzz(t, h, req, 200, 400, 404, 413)
 	})
 }
-
-func FuzzParseTokens(f *testing.F) {
-	f.Add([]byte(`{"tokens":[{"name":"a","sha256":"` + api.HashToken("x") + `","scopes":["feed","brand:7"],"rate":10}]}`))
-	f.Add([]byte(`{"tokens":[{"name":"a","sha256":"zz","scopes":["brand:-1"]}]}`))
-	f.Add([]byte(`{}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		toks, err := api.ParseTokens(data)
-		if err == nil && toks == nil {
-			t.Fatal("no error and no tokens")
-		}
-	})
-}

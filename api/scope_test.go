@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vetrina/vetrina/api"
+	"github.com/vetrina/vetrina/api/token"
 	"github.com/vetrina/vetrina/matching"
 )
 
@@ -17,7 +18,7 @@ import (
 // no token, a bad one, and tokens of each scope; a route added without a
 // row here fails the test.
 func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
-	toks, plain := tokenDoc(t, map[string]api.TokenEntry{
+	toks, plain := tokenDoc(t, map[string]token.Entry{
 		"feed":    {Scopes: []string{"feed"}, Rate: 1e6},
 		"brand1":  {Scopes: []string{"brand:1"}, Rate: 1e6},
 		"brand2":  {Scopes: []string{"brand:2"}, Rate: 1e6},

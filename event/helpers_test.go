@@ -57,7 +57,7 @@ func decodeAs(d *Decoder, k Kind, data []byte) (any, error) {
 	panic(fmt.Sprintf("unknown kind %d", k))
 }
 
-// Field types of the wire contract, written down independently of decode.go
+// Field types of the wire contract, written down independently of decode*.go
 // so the tests check its field lists too.
 const (
 	tID      = "id"      // required unsigned id, > 0

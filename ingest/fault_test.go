@@ -9,9 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
-	"github.com/vetrina/vetrina/broker"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/internal/broker"
 	"github.com/vetrina/vetrina/internal/testenv"
 	"github.com/vetrina/vetrina/store"
 )

@@ -164,17 +164,6 @@ func (g *flowNetwork) potential(v int) float64 {
 	return g.pot[v]
 }
 
-// totalCost returns Σ flow·cost over all arcs.
-func (g *flowNetwork) totalCost() float64 {
-	var c float64
-	for a := range g.arcFrom {
-		if f := g.flow(a); f > 0 {
-			c += float64(f) * g.cost[g.slot[a]]
-		}
-	}
-	return c
-}
-
 // build lays the residual graph out in compressed rows.
 func (g *flowNetwork) build() {
 	n := g.n

@@ -86,7 +86,18 @@ func checkFlow(t *testing.T, g *flowNetwork, n int, arcs []testArc, supply []int
 			t.Fatalf("node %d: imbalance %d", v, x)
 		}
 	}
-	return g.totalCost()
+	return totalCost(g)
+}
+
+// totalCost returns Σ flow·cost over all arcs of g.
+func totalCost(g *flowNetwork) float64 {
+	var c float64
+	for a := range g.arcFrom {
+		if f := g.flow(a); f > 0 {
+			c += float64(f) * g.cost[g.slot[a]]
+		}
+	}
+	return c
 }
 
 func TestFlowNetwork_KnownGraphs(t *testing.T) {

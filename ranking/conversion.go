@@ -5,7 +5,6 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Settings of the conversion priors.
@@ -112,20 +111,6 @@ func (c *Conversion) Prior(i int32) (a, b float64) {
 		}
 	}
 	return c.GlobalA, c.GlobalB
-}
-
-// Interval returns the q-quantile (0 ≤ q ≤ 1) of the posterior
-// Beta(a + buyers, b + viewers − buyers) of a rate under item i's prior,
-// for counts the caller supplies (c.Viewers[i] and c.Buyers[i] for the
-// counts c was built from, or live ones). Buyers are clamped to
-// [0, viewers]. Interval(i, v, b, 0.05) is a pessimistic rate for ranking
-// by lower confidence bound.
-func (c *Conversion) Interval(i int32, viewers, buyers float64, q float64) float64 {
-	a, b := c.Prior(i)
-	viewers = math.Max(viewers, 0)
-	buyers = math.Min(math.Max(buyers, 0), viewers)
-	q = math.Min(math.Max(q, 0), 1)
-	return distuv.Beta{Alpha: a + buyers, Beta: b + viewers - buyers}.Quantile(q)
 }
 
 // betaMoments collects the observed rates of a group of items.

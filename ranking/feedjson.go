@@ -3,7 +3,8 @@ package ranking
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/vetrina/vetrina/event"
 )
 
 // AppendJSON appends f as JSON to dst: the same document encoding/json
@@ -22,13 +23,13 @@ func (f *Feed) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ']')
 	if f.NextCursor != "" {
 		dst = append(dst, `,"next_cursor":`...)
-		dst = appendJSONString(dst, f.NextCursor)
+		dst = event.AppendJSONString(dst, f.NextCursor)
 	}
 	dst = append(dst, `,"personalized":`...)
 	dst = strconv.AppendBool(dst, f.Personalized)
 	if f.Model != "" {
 		dst = append(dst, `,"model":`...)
-		dst = appendJSONString(dst, f.Model)
+		dst = event.AppendJSONString(dst, f.Model)
 	}
 	return append(dst, '}')
 }
@@ -38,11 +39,11 @@ func (it *FeedItem) appendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, it.ProductID, 10)
 	if it.Title != "" {
 		dst = append(dst, `,"title":`...)
-		dst = appendJSONString(dst, it.Title)
+		dst = event.AppendJSONString(dst, it.Title)
 	}
 	if it.Category != "" {
 		dst = append(dst, `,"category":`...)
-		dst = appendJSONString(dst, it.Category)
+		dst = event.AppendJSONString(dst, it.Category)
 	}
 	if it.BrandID != 0 {
 		dst = append(dst, `,"brand_id":`...)
@@ -55,7 +56,7 @@ func (it *FeedItem) appendJSON(dst []byte) []byte {
 	dst = append(dst, `,"score":`...)
 	dst = appendJSONFloat(dst, it.Score)
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, it.Reason)
+	dst = event.AppendJSONString(dst, it.Reason)
 	return append(dst, '}')
 }
 
@@ -79,57 +80,4 @@ func appendJSONFloat(dst []byte, v float64) []byte {
 		}
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string: quotes, backslashes and
-// control characters escaped, <, > and & escaped as encoding/json does for
-// HTML safety, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

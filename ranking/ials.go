@@ -73,8 +73,8 @@ type Factors struct {
 	// user u is UserScale[u]·UserCodes[u*K:(u+1)*K], rounded from the float64 training
 	// solves (each component within UserScale[u]/2, under 0.4 % of the
 	// largest). The user vectors are the largest array of a served model,
-	// and every resident gigabyte slows the benchmark machine (see README,
-	// feed latency): a million users at K = 64 take 68 MB instead of 512.
+	// and every resident gigabyte slows the benchmark machine (see docs/performance.md,
+	// memory): a million users at K = 64 take 68 MB instead of 512.
 	UserCodes []int8
 	UserScale []float32
 	Item      []float64 // NumItems·K, row-major

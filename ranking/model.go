@@ -295,6 +295,7 @@ type scratch struct {
 	kept    []cand
 	x       []float64 // a trained user's vector (Factors.UserVec)
 	x32     []float32
+	fresh   []int32 // feedCandidates' fresh products, for spliceFresh
 	search  searchScratch
 	top     topK
 	sorted  []int32

@@ -278,22 +278,6 @@ func TestBuildConversion_ShrinksTowardCategoryPrior(t *testing.T) {
 			t.Errorf("category %d prior strength %g outside [%d, %d]", k, s, conversionMinStrength, conversionMaxStrength)
 		}
 	}
-
-	t.Run("interval brackets the rate and narrows with evidence", func(t *testing.T) {
-		i := item("hi", 0)
-		small := [2]float64{c.Interval(i, 10, 3, 0.05), c.Interval(i, 10, 3, 0.95)}
-		large := [2]float64{c.Interval(i, 1000, 300, 0.05), c.Interval(i, 1000, 300, 0.95)}
-		if !(small[0] < large[0] && large[0] < 0.3 && 0.3 < large[1] && large[1] < small[1]) {
-			t.Errorf("90%% intervals: 3/10 %v, 300/1000 %v", small, large)
-		}
-		lo, hi := c.Interval(i, c.Viewers[i], c.Buyers[i], 0.05), c.Interval(i, c.Viewers[i], c.Buyers[i], 0.95)
-		if !(lo < c.Rate[i] && c.Rate[i] < hi) {
-			t.Errorf("rate %g outside its own interval [%g, %g]", c.Rate[i], lo, hi)
-		}
-		if v := c.Interval(i, 5, 9, 0.5); v <= 0 || v >= 1 {
-			t.Errorf("more buyers than viewers: median %g", v)
-		}
-	})
 }
 
 func TestBuildConversion_NoData(t *testing.T) {

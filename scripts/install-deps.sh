@@ -2,16 +2,21 @@
 # Installs what Vetrina needs on a Debian machine and is missing: ClickHouse
 # (Debian's clickhouse-server package), kcat (a Kafka client the tests use
 # as an independent producer) and chromium (the brand console's browser test
-# drives it headless). Idempotent; safe to run every time.
+# drives it headless; with --test) and stress (burns a core under
+# scripts/stress-tests.sh; with --stress). Idempotent; safe to run every time.
 set -euo pipefail
 
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server clickhouse-client)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 # The console's browser test drives chromium: only the test command needs it.
-if [ "${1:-}" = "--test" ]; then
-  command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --test) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    --stress) command -v stress >/dev/null 2>&1 || need+=(stress) ;;
+    *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
+  esac
+done
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

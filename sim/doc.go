@@ -77,7 +77,7 @@
 // purchases that trail it. The fee is the influencer's Fee, which
 // CatalogMessages also sends as the influencer's rate card. Live messages
 // take no random draws and no event IDs, so the events are the same with or
-// without them; Generator.Emitted and RunConfig.Count count events only.
+// without them; RunConfig.Count counts events only.
 //
 // With DefaultConfig the stream has roughly 100 views for 5 chats and 1.5
 // purchases, about a third of the views in lives, and advances simulated

@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -22,34 +21,6 @@ type Message struct {
 	Time time.Time
 }
 
-// Live is one live-stream sale scheduled by a Generator, with the true
-// expectations of what the generator will produce for it.
-type Live struct {
-	ID           uint64 `json:"id"`
-	InfluencerID uint64 `json:"influencer_id"`
-	// SponsorBrandID is the sponsoring brand, 0 for an organic live.
-	SponsorBrandID uint64        `json:"sponsor_brand_id"`
-	Start          time.Time     `json:"start"`
-	Duration       time.Duration `json:"duration_ns"`
-	// ProductIDs are showcased in order, each for an equal share of the
-	// live. The slice must not be modified.
-	ProductIDs []uint64 `json:"product_ids"`
-	// Fee is what the sponsor pays the influencer (0 for organic lives).
-	Fee float64 `json:"fee"`
-	// ExpectedViewers is the expected number of live view events, bots
-	// included.
-	ExpectedViewers float64 `json:"expected_viewers"`
-	// ExpectedPurchases is the expected number of purchase events
-	// attributed to the live.
-	ExpectedPurchases float64 `json:"expected_purchases"`
-	// TrueExpectedGMV is the expected sum of quantity*unit_price over the
-	// purchases attributed to the live, in EUR.
-	TrueExpectedGMV float64 `json:"true_expected_gmv"`
-}
-
-// End returns when the live ends.
-func (l Live) End() time.Time { return l.Start.Add(l.Duration) }
-
 // Delays between a view and the events it causes.
 const (
 	second            = int64(time.Second)
@@ -65,37 +36,6 @@ const (
 // to: all purchases of a live are emitted by its End() plus
 // MaxPurchaseDelay.
 const MaxPurchaseDelay = time.Duration(browseBuyDelayMax)
-
-var liveMinutes = [...]int64{30, 45, 60, 60, 90, 120}
-
-// pending is an event decided but not yet emitted.
-type pending struct {
-	t       int64  // nanoseconds since the generator start
-	order   uint64 // tie-breaker: push order
-	user    uint64
-	product uint64
-	infl    uint64
-	live    uint64
-	dwell   uint32
-	text    uint16
-	kind    event.Kind
-	surface event.Surface
-	qty     uint8
-	ended   bool // a live message: the live's end (else its start)
-}
-
-// liveState is a live in progress.
-type liveState struct {
-	id       uint64
-	infl     int
-	start    int64 // nanoseconds since the generator start
-	end      int64
-	rate     float64 // views per simulated second
-	products []uint32
-	fake     float64
-	burst    uint16
-	audience aliasTable
-}
 
 // Generator produces the event stream of a World in simulated-time order.
 // It is deterministic for a given world, seed and start time, and not safe
@@ -165,7 +105,7 @@ func NewGenerator(w *World, seed int64, start time.Time) *Generator {
 	g.orderPrefix = append(g.orderPrefix, '-')
 	addTexts := func(ts ...string) {
 		for _, s := range ts {
-			g.texts = append(g.texts, appendJSONString(nil, s))
+			g.texts = append(g.texts, event.AppendJSONString(nil, s))
 		}
 	}
 	addTexts(chatQuestions...)
@@ -205,10 +145,6 @@ func (g *Generator) millis(t int64) int64 {
 // Now returns the simulated time of the last emitted message (Start before
 // the first).
 func (g *Generator) Now() time.Time { return g.start.Add(time.Duration(g.now)) }
-
-// Emitted returns the number of events (views, chats and purchases) emitted
-// so far; live messages are not counted.
-func (g *Generator) Emitted() uint64 { return g.seq }
 
 // Lives returns the lives started so far, in start order (Live.ID is the
 // position plus one). Lives may start slightly ahead of Now, and the last
@@ -315,154 +251,6 @@ func (g *Generator) handleBoundary() {
 	}
 }
 
-// startLive schedules a live at g.clock and computes its expectations.
-func (g *Generator) startLive() {
-	w := g.w
-	ii := -1
-	for range 8 {
-		if c := g.rng.IntN(len(w.Influencers)); g.busyUntil[c] <= g.clock {
-			ii = c
-			break
-		}
-	}
-	if ii < 0 {
-		return // everyone we asked is already live
-	}
-	in := &w.Influencers[ii]
-	sponsored := g.rng.Float64() < w.Config.SponsoredShare
-	dur := liveMinutes[g.rng.IntN(len(liveMinutes))] * int64(time.Minute)
-	k := 3 + g.rng.IntN(6)
-	var (
-		products []uint32
-		sponsor  uint64
-		fee      float64
-	)
-	if sponsored {
-		bi := g.pickSponsor(ii)
-		sponsor, fee = uint64(bi+1), in.Fee
-		bp := w.idx.brandProducts[bi]
-		appeal := make([]float64, len(bp))
-		for j, pi := range bp {
-			appeal[j] = w.Products[pi].Appeal
-		}
-		for _, j := range pickDistinct(g.rng, appeal, k) {
-			products = append(products, bp[j])
-		}
-	} else {
-		products = g.organicProducts(ii, k)
-	}
-
-	var ls *liveState
-	if n := len(g.free); n > 0 {
-		ls, g.free = g.free[n-1], g.free[:n-1]
-	} else {
-		ls = new(liveState)
-	}
-	perHour := w.LiveViewsPerHour(in.ID)
-	*ls = liveState{
-		id:       uint64(len(g.lives) + 1),
-		infl:     ii,
-		start:    g.clock,
-		end:      g.clock + dur,
-		rate:     perHour / 3600,
-		products: products,
-		fake:     in.FakeShare,
-		burst:    uint16(g.burst + g.rng.IntN(len(chatBursts))),
-		audience: ls.audience,
-	}
-	var cats []int
-	for _, pi := range products {
-		if c := int(w.idx.productCat[pi]); !slices.Contains(cats, c) {
-			cats = append(cats, c)
-		}
-	}
-	total := g.audienceWeights(ii, cats)
-	ls.audience.build(g.aud.weights, g.work)
-
-	live := Live{
-		ID:             ls.id,
-		InfluencerID:   in.ID,
-		SponsorBrandID: sponsor,
-		Start:          g.start.Add(time.Duration(g.clock)),
-		Duration:       time.Duration(dur),
-		ProductIDs:     make([]uint64, len(products)),
-		Fee:            fee,
-	}
-	for j, pi := range products {
-		live.ProductIDs[j] = uint64(pi + 1)
-	}
-	live.ExpectedViewers, live.ExpectedPurchases, live.TrueExpectedGMV = w.expectLive(&g.aud, ii, products, time.Duration(dur), total)
-	g.lives = append(g.lives, live)
-	g.liveStartMS = append(g.liveStartMS, 0)
-	g.active = append(g.active, ls)
-	g.busyUntil[ii] = ls.end
-	// Its catalog messages, in the stream at its start and end: the start
-	// before any of its views, the end after all of them (views stop at
-	// the boundary) and before the chats and purchases that trail it.
-	g.push(pending{t: ls.start, live: ls.id, kind: event.KindLive})
-	g.push(pending{t: ls.end, live: ls.id, kind: event.KindLive, ended: true})
-}
-
-// meanBuyProb is World.meanBuyProb over the audience of the live being
-// scheduled (see audienceWeights).
-func (g *Generator) meanBuyProb(a float64, c int, total float64, exact bool) float64 {
-	return g.w.meanBuyProb(&g.aud, a, c, total, exact)
-}
-
-// audienceWeights fills the generator's audience scratch for a live of
-// influencer ii (see World.audienceWeights) and returns the sum of the
-// weights.
-func (g *Generator) audienceWeights(ii int, cats []int) float64 {
-	return g.w.audienceWeights(&g.aud, ii, cats)
-}
-
-// pickSponsor draws the sponsor brand of a live of influencer ii, favouring
-// brands that share the influencer's categories.
-func (g *Generator) pickSponsor(ii int) int {
-	w := g.w
-	if g.brandWeights == nil {
-		g.brandWeights = make([]float64, len(w.Brands))
-	}
-	for bi, cats := range w.idx.brandCats {
-		x := 0.1
-		for _, c := range cats {
-			for _, ic := range w.idx.inflCats[ii] {
-				if c == ic {
-					x++
-				}
-			}
-		}
-		g.brandWeights[bi] = x
-	}
-	return pickWeighted(g.rng, g.brandWeights)
-}
-
-// organicProducts draws k distinct products of influencer ii's categories,
-// weighted like the browse surfaces.
-func (g *Generator) organicProducts(ii, k int) []uint32 {
-	w := g.w
-	cats := w.idx.inflCats[ii]
-	var out []uint32
-	for range 4 * k {
-		if len(out) == k {
-			break
-		}
-		c := cats[g.rng.IntN(len(cats))]
-		if len(w.idx.catProducts[c]) == 0 {
-			c = w.idx.nonEmptyCats[g.rng.IntN(len(w.idx.nonEmptyCats))]
-		}
-		pi := w.idx.catProducts[c][w.catAlias[c].sample(g.rng)]
-		dup := false
-		for _, q := range out {
-			dup = dup || q == pi
-		}
-		if !dup {
-			out = append(out, pi)
-		}
-	}
-	return out
-}
-
 // liveView draws a view of live ls at g.clock into g.prim.
 func (g *Generator) liveView(ls *liveState) {
 	w := g.w
@@ -503,7 +291,7 @@ func (g *Generator) liveView(ls *liveState) {
 		}
 		g.push(c)
 	}
-	p := min(maxBuyProb, liveBuyRate*in.Skill*w.affinity(ui, int(pi)))
+	p := liveBuyProb(in.Skill, w.affinity(ui, int(pi)))
 	if g.rng.Float64() < p {
 		at := t + liveBuyDelayMin + g.rng.Int64N(liveBuyDelayMax-liveBuyDelayMin)
 		g.push(pending{t: at, user: g.prim.user, product: g.prim.product, infl: in.ID, live: ls.id,
@@ -538,7 +326,7 @@ func (g *Generator) browseView() {
 	pi := int(w.idx.catProducts[c][w.catAlias[c].sample(g.rng)])
 	g.prim = pending{t: t, user: uint64(ui + 1), product: uint64(pi + 1), kind: event.KindView, surface: s,
 		dwell: uint32(min(600_000, logNormal(g.rng, math.Log(4000), 0.8)*(0.6+2*u.Tastes[c])))}
-	p := min(maxBuyProb, browseBuyRate*surfaceBoost(s)*w.affinity(ui, pi))
+	p := browseBuyProb(s, w.affinity(ui, pi))
 	if g.rng.Float64() < p {
 		g.push(pending{t: t + browseBuyDelayMin + g.rng.Int64N(browseBuyDelayMax-browseBuyDelayMin),
 			user: g.prim.user, product: g.prim.product, kind: event.KindPurchase, qty: g.quantity()})
@@ -564,207 +352,5 @@ func (g *Generator) quantity() uint8 {
 		return 2
 	default:
 		return 3
-	}
-}
-
-// push adds p to the queue of pending events.
-func (g *Generator) push(p pending) {
-	g.order++
-	p.order = g.order
-	g.queue = append(g.queue, p)
-	q := g.queue
-	i := len(q) - 1
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !q[i].before(&q[parent]) {
-			break
-		}
-		q[i], q[parent] = q[parent], q[i]
-		i = parent
-	}
-}
-
-// pop removes and returns the earliest pending event.
-func (g *Generator) pop() pending {
-	q := g.queue
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q = q[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && q[r].before(&q[l]) {
-			m = r
-		}
-		if !q[m].before(&q[i]) {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	g.queue = q
-	return top
-}
-
-func (p *pending) before(o *pending) bool {
-	return p.t < o.t || (p.t == o.t && p.order < o.order)
-}
-
-// Messages are carved from slabs of slabSize bytes; maxEncoded bounds the
-// size of an encoded event plus its key.
-const (
-	slabSize   = 64 << 10
-	maxEncoded = 1 << 10
-)
-
-// emit encodes p as the next message.
-func (g *Generator) emit(p *pending) Message {
-	if p.kind == event.KindLive {
-		return g.emitLive(p)
-	}
-	g.seq++
-	g.now = p.t
-	// Encode straight into the slab; a message that does not fit in what is
-	// left of it would only make append move it to a fresh array.
-	if cap(g.slab)-len(g.slab) < maxEncoded {
-		g.slab = make([]byte, 0, slabSize)
-	}
-	off := len(g.slab)
-	b := append(g.slab, `{"event_id":"`...)
-	b = append(b, g.idPrefix...)
-	b = strconv.AppendUint(b, g.seq, 36)
-	b = append(b, `","ts":"`...)
-	b = g.appendTS(b, p.t)
-	switch p.kind {
-	case event.KindView:
-		b = append(b, `","user_id":`...)
-		b = strconv.AppendUint(b, p.user, 10)
-		b = append(b, `,"product_id":`...)
-		b = strconv.AppendUint(b, p.product, 10)
-		if p.live != 0 {
-			b = append(b, `,"influencer_id":`...)
-			b = strconv.AppendUint(b, p.infl, 10)
-			b = append(b, `,"live_id":`...)
-			b = strconv.AppendUint(b, p.live, 10)
-		}
-		b = append(b, `,"surface":"`...)
-		b = append(b, surfaceName(p.surface)...)
-		b = append(b, `","dwell_ms":`...)
-		b = strconv.AppendUint(b, uint64(p.dwell), 10)
-	case event.KindChat:
-		b = append(b, `","user_id":`...)
-		b = strconv.AppendUint(b, p.user, 10)
-		b = append(b, `,"live_id":`...)
-		b = strconv.AppendUint(b, p.live, 10)
-		b = append(b, `,"influencer_id":`...)
-		b = strconv.AppendUint(b, p.infl, 10)
-		if p.product != 0 {
-			b = append(b, `,"product_id":`...)
-			b = strconv.AppendUint(b, p.product, 10)
-		}
-		b = append(b, `,"text":`...)
-		b = append(b, g.texts[p.text]...)
-	case event.KindPurchase:
-		b = append(b, `","order_id":"`...)
-		b = append(b, g.orderPrefix...)
-		b = strconv.AppendUint(b, g.seq, 36)
-		b = append(b, `","user_id":`...)
-		b = strconv.AppendUint(b, p.user, 10)
-		b = append(b, `,"product_id":`...)
-		b = strconv.AppendUint(b, p.product, 10)
-		if p.live != 0 {
-			b = append(b, `,"influencer_id":`...)
-			b = strconv.AppendUint(b, p.infl, 10)
-			b = append(b, `,"live_id":`...)
-			b = strconv.AppendUint(b, p.live, 10)
-		}
-		b = append(b, `,"quantity":`...)
-		b = strconv.AppendUint(b, uint64(p.qty), 10)
-		b = append(b, `,"unit_price":`...)
-		b = appendPrice(b, g.w.Products[p.product-1].Price)
-		b = append(b, `,"currency":"`+Currency+`"`...)
-	}
-	b = append(b, '}')
-	value := b[off:len(b):len(b)]
-	off = len(b)
-	b = strconv.AppendUint(b, p.user, 10)
-	key := b[off:len(b):len(b)]
-	g.slab = b
-	ms := g.millis(p.t)
-	return Message{Kind: p.kind, Key: key, Value: value, Time: time.UnixMilli(ms).UTC()}
-}
-
-// emitLive encodes the live message p: the live's start, or (p.ended) a
-// new version of it with ended_at. Lives are rare; their messages get
-// their own small buffers.
-func (g *Generator) emitLive(p *pending) Message {
-	g.now = p.t
-	l := &g.lives[p.live-1]
-	ms := g.millis(p.t)
-	if p.ended {
-		// On the wall clock, which may step back, the end must still not
-		// precede the start.
-		ms = max(ms, g.liveStartMS[p.live-1])
-	} else {
-		g.liveStartMS[p.live-1] = ms
-	}
-	b := make([]byte, 0, 160+21*len(l.ProductIDs))
-	b = append(b, `{"live_id":`...)
-	b = strconv.AppendUint(b, l.ID, 10)
-	b = append(b, `,"influencer_id":`...)
-	b = strconv.AppendUint(b, l.InfluencerID, 10)
-	if l.SponsorBrandID != 0 {
-		b = append(b, `,"sponsor_brand_id":`...)
-		b = strconv.AppendUint(b, l.SponsorBrandID, 10)
-		b = append(b, `,"fee":`...)
-		b = appendPrice(b, l.Fee)
-	}
-	b = append(b, `,"product_ids":[`...)
-	for i, id := range l.ProductIDs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendUint(b, id, 10)
-	}
-	b = append(b, `],"started_at":"`...)
-	b = appendUnixMillis(b, g.liveStartMS[p.live-1])
-	if p.ended {
-		b = append(b, `","ended_at":"`...)
-		b = appendUnixMillis(b, ms)
-	}
-	b = append(b, `","updated_at":"`...)
-	b = appendUnixMillis(b, ms)
-	b = append(b, `"}`...)
-	return Message{Kind: event.KindLive, Key: strconv.AppendUint(nil, l.ID, 10), Value: b, Time: time.UnixMilli(ms).UTC()}
-}
-
-// appendTS appends the RFC 3339 millisecond UTC timestamp of simulated
-// time t, caching the date and time of the current second.
-func (g *Generator) appendTS(b []byte, t int64) []byte {
-	ms := g.millis(t)
-	sec := floorDiv(ms, 1000)
-	if sec != g.tsSec {
-		g.tsSec = sec
-		g.tsDate = appendDateTime(g.tsDate[:0], sec)
-	}
-	b = append(b, g.tsDate...)
-	return appendMillis(b, ms-sec*1000)
-}
-
-func surfaceName(s event.Surface) string {
-	switch s {
-	case event.SurfaceFeed:
-		return "feed"
-	case event.SurfaceLive:
-		return "live"
-	case event.SurfaceSearch:
-		return "search"
-	default:
-		return "shop"
 	}
 }

@@ -495,7 +495,14 @@ func (w *World) affinity(ui, pi int) float64 {
 // product by the user on a browse surface (feed, search or shop) leads to a
 // purchase; 0 for other surfaces, unknown IDs and bots.
 func (w *World) BrowsePurchaseProb(userID, productID uint64, s event.Surface) float64 {
-	return min(maxBuyProb, browseBuyRate*surfaceBoost(s)*w.Affinity(userID, productID))
+	return browseBuyProb(s, w.Affinity(userID, productID))
+}
+
+// browseBuyProb is the probability that a view on browse surface s of a
+// product of the given affinity leads to a purchase. The generator draws
+// browse purchases with it.
+func browseBuyProb(s event.Surface, affinity float64) float64 {
+	return min(maxBuyProb, browseBuyRate*surfaceBoost(s)*affinity)
 }
 
 // LivePurchaseProb returns the true probability that a real viewer's view
@@ -506,7 +513,14 @@ func (w *World) LivePurchaseProb(userID, productID, influencerID uint64) float64
 	if !ok {
 		return 0
 	}
-	return min(maxBuyProb, liveBuyRate*in.Skill*w.Affinity(userID, productID))
+	return liveBuyProb(in.Skill, w.Affinity(userID, productID))
+}
+
+// liveBuyProb is the probability that a real viewer's view of a product of
+// the given affinity in a live of an influencer of the given skill leads to
+// a purchase. The generator draws live purchases with it.
+func liveBuyProb(skill, affinity float64) float64 {
+	return min(maxBuyProb, liveBuyRate*skill*affinity)
 }
 
 // LiveViewsPerHour returns the expected number of views per simulated hour

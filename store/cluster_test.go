@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vetrina/vetrina/chserver"
 	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/internal/chserver"
 	"github.com/vetrina/vetrina/store"
 )
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,7 +17,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/vetrina/vetrina/chserver"
+	"github.com/vetrina/vetrina/internal/chserver"
 	"github.com/vetrina/vetrina/internal/testenv"
 	"github.com/vetrina/vetrina/store"
 )
@@ -267,7 +268,7 @@ func crashRun(t *testing.T, retries bool) {
 
 	final := start(t, ingestArgs...)
 	testenv.Eventually(t, 60*time.Second, func() error {
-		if !strings.Contains(final.output(), "partition assigned") {
+		if !regexp.MustCompile(`joined generation.* partitions=[1-9]`).MatchString(final.output()) {
 			return fmt.Errorf("final ingester has no partitions yet; its log:\n%s", final.output())
 		}
 		return nil
@@ -281,7 +282,8 @@ func crashRun(t *testing.T, retries bool) {
 				return err
 			}
 			if got < n {
-				return fmt.Errorf("%s: %d of %d landed", table.Name(), got, n)
+				out := final.output()
+				return fmt.Errorf("%s: %d of %d landed; the final ingester's log ends:\n%s", table.Name(), got, n, out[max(0, len(out)-4000):])
 			}
 		}
 		return nil

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vetrina/vetrina/broker"
-	"github.com/vetrina/vetrina/chserver"
+	"github.com/vetrina/vetrina/internal/broker"
+	"github.com/vetrina/vetrina/internal/chserver"
 	"github.com/vetrina/vetrina/store"
 )
 
@@ -52,13 +52,6 @@ func ClickHouseAddr(t testing.TB) string {
 		t.Fatalf("integration tests need ClickHouse (apt-get install clickhouse-server, or set VETRINA_TEST_CLICKHOUSE=host:port): %v", chErr)
 	}
 	return chAddr
-}
-
-// ClickHouseServer returns the managed server, or nil when the tests use an
-// external one.
-func ClickHouseServer(t testing.TB) *chserver.Server {
-	ClickHouseAddr(t)
-	return chSrv
 }
 
 // RestartClickHouse kills the managed ClickHouse (SIGKILL), keeps it down

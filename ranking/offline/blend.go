@@ -7,8 +7,6 @@ import (
 	"github.com/vetrina/vetrina/ranking"
 )
 
-func init() { extraCandidates = append(extraCandidates, BlendCandidate()) }
-
 // BlendCandidate is the served blend: ranking.Train, its blend either equal
 // standardised weights or learned on the last 15% of the training timeline
 // (purchase labels when there are enough; tuned on validation), scored over

@@ -9,11 +9,6 @@ import (
 	"github.com/vetrina/vetrina/sim"
 )
 
-// extraCandidates are added to Candidates by other files of this package
-// from init (the served blend, blend.go), so that this file compiles with
-// or without them.
-var extraCandidates []Candidate
-
 // CandidateOptions size the built-in candidates.
 type CandidateOptions struct {
 	// Quick shrinks every grid to one or two settings, for tests and smoke
@@ -28,22 +23,20 @@ type CandidateOptions struct {
 
 // Candidates returns the models `vetrina eval ranking` compares, in table
 // order: global popularity, recent popularity, item neighbours, iALS, then
-// those registered by other files of the package (the served blend; with
-// Quick, only the first setting of its grid).
+// the served blend (blend.go; with Quick, only the first setting of its
+// grid).
 func Candidates(o CandidateOptions) []Candidate {
-	out := []Candidate{
+	blend := BlendCandidate()
+	if o.Quick && len(blend.Grid) > 1 {
+		blend.Grid = blend.Grid[:1]
+	}
+	return []Candidate{
 		PopularityCandidate(),
 		RecentPopularityCandidate(o.Quick),
 		NeighboursCandidate(o),
 		ALSCandidate(o),
+		blend,
 	}
-	for _, c := range extraCandidates {
-		if o.Quick && len(c.Grid) > 1 {
-			c.Grid = c.Grid[:1]
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 // PopularityCandidate ranks by the number of distinct users of each item,

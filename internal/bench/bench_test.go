@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vetrina/vetrina/bench"
+	"github.com/vetrina/vetrina/internal/bench"
 	"github.com/vetrina/vetrina/internal/testenv"
 )
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -14,13 +12,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/segmentio/kafka-go"
 	"github.com/vetrina/vetrina/api"
-	"github.com/vetrina/vetrina/chserver"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
-	"github.com/vetrina/vetrina/sim"
+	"github.com/vetrina/vetrina/internal/chserver"
+	"github.com/vetrina/vetrina/internal/retry"
+	"github.com/vetrina/vetrina/matching"
+	"github.com/vetrina/vetrina/ranking"
 	"github.com/vetrina/vetrina/store"
+	"golang.org/x/sync/errgroup"
 )
 
 func topics(prefix string) ingest.Topics {
@@ -51,28 +51,6 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// buildInfo returns the labels of vetrina_build_info, from what the Go
-// toolchain stamped into the binary ("unknown" where it stamped nothing).
-func buildInfo() prometheus.Labels {
-	l := prometheus.Labels{"version": "unknown", "revision": "unknown", "vcs_time": "unknown", "modified": "unknown", "goversion": runtime.Version()}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return l
-	}
-	l["version"] = info.Main.Version
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			l["revision"] = s.Value
-		case "vcs.time":
-			l["vcs_time"] = s.Value
-		case "vcs.modified":
-			l["modified"] = s.Value
-		}
-	}
-	return l
-}
-
 // trainReadTimeout bounds one read of a training query: ClickHouse
 // aggregates tens of millions of events before it sends the first block.
 const trainReadTimeout = 10 * time.Minute
@@ -85,7 +63,7 @@ func openStore(c chFlags, readTimeout time.Duration) (*store.Store, error) {
 
 // migrate applies the migrations, waiting for ClickHouse to come up.
 func migrate(ctx context.Context, log *slog.Logger, st *store.Store) error {
-	wait := 500 * time.Millisecond
+	b := retry.NewBackoff(500*time.Millisecond, 10*time.Second)
 	for {
 		applied, err := st.Migrate(ctx)
 		if err == nil {
@@ -97,13 +75,10 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		log.Warn("migrate: ClickHouse not ready; retrying", "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		log.Warn("migrate: ClickHouse not ready; retrying", "in", b.Next(), "err", err)
+		if err := b.Sleep(ctx); err != nil {
+			return err
 		}
-		wait = min(wait*2, 10*time.Second)
 	}
 }
 
@@ -133,59 +108,6 @@ func ingestChecks(in *ingest.Ingester, st *store.Store) map[string]api.Check {
 	}
 }
 
-func newWriter(brokers []string) *kafka.Writer {
-	return &kafka.Writer{
-		Addr:         kafka.TCP(brokers...),
-		Balancer:     &kafka.Hash{},
-		BatchSize:    2000,
-		BatchBytes:   4 << 20,
-		BatchTimeout: 20 * time.Millisecond,
-		RequiredAcks: kafka.RequireAll,
-		Compression:  kafka.Lz4,
-	}
-}
-
-// simulate runs the simulator until count events are produced or ctx ends.
-func simulate(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, seed int64, count int, rate float64, truthPath string) (int, error) {
-	cfg := sim.DefaultConfig()
-	cfg.Seed = seed
-	w, err := sim.NewWorld(cfg)
-	if err != nil {
-		return 0, err
-	}
-	start := time.Now().UTC()
-	if rate > 0 {
-		g := sim.NewGenerator(w, seed, start)
-		g.UseWallClock()
-		return runSim(ctx, log, brokers, t, w, g, count, rate, truthPath)
-	}
-	// Unpaced, the simulated clock runs far ahead of real time (about
-	// 60ms per event): start it in the past so that no event is in the
-	// future.
-	start = start.Add(-time.Hour - time.Duration(count)*100*time.Millisecond)
-	return runSim(ctx, log, brokers, t, w, sim.NewGenerator(w, seed, start), count, rate, truthPath)
-}
-
-func runSim(ctx context.Context, log *slog.Logger, brokers []string, t ingest.Topics, w *sim.World, g *sim.Generator, count int, rate float64, truthPath string) (int, error) {
-	out := newWriter(brokers)
-	defer out.Close()
-	st := sim.Topics{}
-	for k, v := range t {
-		st[k] = v
-	}
-	n, err := sim.Run(ctx, w, g, out, st, sim.RunConfig{Count: count, Rate: rate}, log)
-	if err != nil && ctx.Err() == nil {
-		return n, fmt.Errorf("simulate: %w", err)
-	}
-	if truthPath != "" {
-		if err := writeTruth(g, truthPath); err != nil {
-			return n, err
-		}
-		log.Info("simulator truth written", "path", truthPath)
-	}
-	return n, nil
-}
-
 // failpoint returns, when VETRINA_FAILPOINT_KILL_AFTER_INSERTS=N is set, a
 // hook that SIGKILLs this process right after its Nth insert, before the
 // offset is committed: the worst moment to die, which the crash test needs
@@ -211,11 +133,11 @@ type pipeline struct {
 	trainStore *store.Store // nil without ranking
 	in         *ingest.Ingester
 	srv        *api.Server
-	rp         *rankingPart // nil without ranking
+	ms         *models // nil without ranking
 }
 
 // newPipeline builds the parts; with rf the API serves the feed too.
-func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *rankingFlags, httpAddr string, auth *api.Auth, accessLog string) (*pipeline, error) {
+func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *modelFlags, httpAddr string, auth *api.Auth, accessLog string) (*pipeline, error) {
 	st, err := openStore(ch, 0)
 	if err != nil {
 		return nil, err
@@ -231,7 +153,7 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		return nil, err
 	}
 	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Registerer: reg, Checks: ingestChecks(in, st), Logger: log, Auth: auth, AccessLog: accessLog}
-	var rp *rankingPart
+	var ms *models
 	var trainStore *store.Store
 	if rf != nil {
 		// Training reads through its own pool, with a longer timeout.
@@ -239,11 +161,11 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 			st.Close()
 			return nil, err
 		}
-		rp = newRankingPart(*rf, trainStore, k.brokerList(), topics(*k.topicPrefix), reg, log)
-		cfg.Feed = rp.ranker
-		cfg.Matching = rp.matching
-		cfg.Checks["ranking"] = rp.check
-		cfg.Checks["matching"] = rp.matchingCheck
+		ms = newModels(*rf, trainStore, k.brokerList(), topics(*k.topicPrefix), reg, log)
+		cfg.Feed = ms.ranker
+		cfg.Matching = ms.matching
+		cfg.Checks["ranking"] = ms.check
+		cfg.Checks["matching"] = ms.matchingCheck
 	}
 	srv, err := api.New(cfg)
 	if err != nil {
@@ -253,7 +175,7 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		}
 		return nil, fmt.Errorf("listen on %s: %w", httpAddr, err)
 	}
-	return &pipeline{st: st, trainStore: trainStore, in: in, srv: srv, rp: rp}, nil
+	return &pipeline{st: st, trainStore: trainStore, in: in, srv: srv, ms: ms}, nil
 }
 
 func (p *pipeline) close() {
@@ -263,16 +185,52 @@ func (p *pipeline) close() {
 	}
 }
 
-func writeTruth(g *sim.Generator, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write simulator truth: %w", err)
+// models are the decision models inside a serving process, each kept
+// current in the background: the feed ranker with its trainer and event
+// follower, and matching's influencer and brand profiles.
+type models struct {
+	ranker   *ranking.Ranker
+	trainer  *ranking.Trainer
+	follow   ranking.FollowConfig
+	matching *matching.Service
+}
+
+func newModels(rf modelFlags, st *store.Store, brokers []string, t ingest.Topics, reg prometheus.Registerer, log *slog.Logger) *models {
+	r := ranking.New(ranking.Config{Registerer: reg})
+	tr := ranking.NewTrainer(st, r, ranking.TrainerConfig{Train: rf.trainConfig(), Window: *rf.window, Every: *rf.every, Snapshot: *rf.snapshot, Logger: log})
+	ms := matching.NewService(matching.ServiceConfig{Source: st, Every: *rf.profilesEvery, Logger: log, Registerer: reg})
+	return &models{ranker: r, trainer: tr, matching: ms, follow: ranking.FollowConfig{
+		Brokers:  brokers,
+		Topics:   map[ranking.Kind]string{ranking.View: t[event.KindView], ranking.Chat: t[event.KindChat], ranking.Purchase: t[event.KindPurchase]},
+		Lookback: *rf.lookback,
+		Logger:   log,
+	}}
+}
+
+// run runs the trainer, the follower and the session sweeper until ctx is
+// done.
+func (m *models) run(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error { return m.trainer.Run(ctx) })
+	g.Go(func() error { return ranking.Follow(ctx, m.follow, m.ranker.Observe) })
+	g.Go(func() error { return m.ranker.Run(ctx) })
+	g.Go(func() error { return m.matching.Run(ctx) })
+}
+
+// matchingCheck reports profiles not computed yet as a degradation: the
+// matching routes answer 503 meanwhile, the rest works.
+func (m *models) matchingCheck(ctx context.Context) error {
+	if err := m.matching.Ready(ctx); err != nil {
+		return fmt.Errorf("%w: %v", api.ErrDegraded, err)
 	}
-	if err := g.WriteTruth(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write simulator truth to %s: %w", path, err)
+	return nil
+}
+
+// check reports a missing model as a degradation in /readyz.
+func (m *models) check(context.Context) error {
+	if m.ranker.Model() == nil {
+		return fmt.Errorf("%w: no ranking model trained yet; serving the non-personal feed", api.ErrDegraded)
 	}
-	return f.Close()
+	return nil
 }
 
 // startClickHouse starts a managed ClickHouse and returns it with a

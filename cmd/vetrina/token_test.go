@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vetrina/vetrina/api/token"
 	"github.com/vetrina/vetrina/internal/testenv"
 )
 
@@ -59,7 +60,7 @@ func TestToken_FileAddRevokeReloads(t *testing.T) {
 	if err := tokenCommand([]string{"--revoke", "feed-service", "--file", path}, &out); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 3*tokenReloadEvery, func() error {
+	testenv.Eventually(t, 3*token.ReloadEvery, func() error {
 		if auth.Lookup(feedTok) != nil {
 			return fmt.Errorf("revoked token still valid")
 		}
@@ -73,7 +74,7 @@ func TestToken_FileAddRevokeReloads(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{broken"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(tokenReloadEvery + time.Second)
+	time.Sleep(token.ReloadEvery + time.Second)
 	if auth.Lookup(acmeTok) == nil {
 		t.Error("a broken token file dropped the loaded tokens")
 	}

@@ -1,4 +1,4 @@
-package main
+package gcpace
 
 import (
 	"runtime/metrics"

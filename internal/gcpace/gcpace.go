@@ -1,4 +1,7 @@
-package main
+// Package gcpace paces Go's garbage collector for a serving process that
+// holds a large, long-lived model: collections after a fixed headroom of
+// new heap instead of a doubling, with that headroom mapped in advance.
+package gcpace
 
 import (
 	"context"
@@ -10,7 +13,7 @@ import (
 	"time"
 )
 
-// paceGC bounds the heap's growth between collections to about headroom
+// Run bounds the heap's growth between collections to about headroom
 // bytes. A serving process holds a large, long-lived model (a gigabyte at
 // a million users) and makes little garbage per request. Go's default
 // (GOGC=100) lets the heap double before collecting, so for minutes every
@@ -25,7 +28,7 @@ import (
 // (after a training or a matching refresh frees its working memory), so
 // that request garbage lands on mapped pages. An explicit GOGC in the
 // environment wins; headroom 0 keeps Go's default.
-func paceGC(ctx context.Context, headroom uint64, log *slog.Logger) error {
+func Run(ctx context.Context, headroom uint64, log *slog.Logger) error {
 	if headroom == 0 || os.Getenv("GOGC") != "" {
 		return nil
 	}

@@ -1,7 +1,15 @@
-// Package bench measures Vetrina's throughput the way an operator would run
-// it (`vetrina bench ingest`): real broker over TCP, real ClickHouse, the
-// production ingester, and in the same run the ceiling that ClickHouse and
-// clickhouse-go allow for the same rows.
+// Package bench holds Vetrina's end-to-end benchmarks, run the way an
+// operator would run the system: a real broker over TCP, a real ClickHouse
+// and the production binaries.
+//
+//   - `vetrina bench ingest` (Ingest): events/s through the ingester into
+//     ClickHouse and, in the same run, the ceiling that ClickHouse and
+//     clickhouse-go allow for the same rows.
+//   - `vetrina bench ranking` (Ranking): training time and peak memory of
+//     `vetrina train`, then feed latency of `vetrina serve` under an
+//     open-loop load while the simulator streams events it follows.
+//   - `vetrina bench stand-in` (StandIn): a model-free server doing a fixed
+//     amount of CPU per request, to tell what the machine itself allows.
 package bench
 
 import (
@@ -22,10 +30,10 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/vetrina/vetrina/broker"
-	"github.com/vetrina/vetrina/chserver"
 	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/internal/broker"
+	"github.com/vetrina/vetrina/internal/chserver"
 	"github.com/vetrina/vetrina/sim"
 	"github.com/vetrina/vetrina/store"
 )

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/vetrina/vetrina/internal/bench"
+)
+
+func runBench(ctx context.Context, log *slog.Logger, args []string) error {
+	return subcommand(ctx, log, "bench", args, []command{
+		{"ingest", "events/s through the ingester into ClickHouse, against the raw insert rate of the same rows", runBenchIngest},
+		{"ranking", "training time and memory, then feed latency under an open-loop load", runBenchRanking},
+		{"stand-in", "a model-free stand-in of the feed server (what `bench ranking --stand-in` runs)", runBenchStandIn},
+	})
+}
+
+func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker, then measures in one run: end-to-end events/s into ClickHouse through the ingester, and the raw clickhouse-go batch insert rate of the same rows (the ceiling). Starts a managed ClickHouse unless --clickhouse is given.")
+	events := f.Int("events", 2_000_000, "events to preload")
+	partitions := f.Int("partitions", 6, "partitions per topic")
+	ch := f.clickhouse("")
+	inf := f.ingest()
+	seed := f.Int64("seed", 7, "simulator seed")
+	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the end-to-end phase to this file")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	var prof io.Writer
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		prof = pf
+	}
+	res, err := bench.Ingest(ctx, bench.Config{
+		Events: *events, Partitions: *partitions, Seed: *seed,
+		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
+		BrokerCommand: func(addr, prefix string, partitions int) *exec.Cmd {
+			self, _ := os.Executable()
+			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	res.Print(os.Stdout)
+	return nil
+}
+
+func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("bench ranking", "Loads simulated interactions into ClickHouse, trains the ranking with `vetrina train` (time and peak RSS), starts `vetrina serve` from the snapshot and drives an open-loop feed load while the simulator streams events that the server follows. Starts a managed ClickHouse unless --clickhouse is given.")
+	users := f.Int("users", 1_000_000, "simulated users")
+	products := f.Int("products", 100_000, "simulated products")
+	events := f.Int("events", 20_000_000, "interactions to load")
+	rate := f.Float64("rate", 2000, "feed requests per second")
+	duration := f.Duration("duration", 30*time.Second, "length of the feed load")
+	stream := f.Float64("stream-rate", 500, "events per second streamed to Kafka during the load")
+	reuse := f.Bool("reuse", false, "reuse the events already loaded in the bench_ranking database and the snapshot in --dir")
+	serveProfile := f.String("serve-cpuprofile", "", "the server writes a CPU profile of its run here")
+	dir := f.String("dir", "", "keep the model snapshot here (default: a temporary directory)")
+	wrk := f.Bool("wrk", false, "after the Go load, drive the same rate with wrk (must be on PATH) as a cross-check")
+	wrkOnly := f.Bool("wrk-only", false, "measure with wrk only (implies --wrk): the Go client then only warms the server up for 2 s")
+	server := f.String("server-binary", "", "run this vetrina build as the trainer and server instead of this one: two builds compared under the same load")
+	wrkThreads := f.Int("wrk-threads", 1, "wrk's threads: one keeps up with the rate and leaves the server the most of a small machine's cores")
+	seed := f.Int64("seed", 11, "simulator seed")
+	unknown := f.Float64("unknown-share", 0.2, "share of the requests for users the model does not know (1: all, 0: none)")
+	standIn := f.Duration("stand-in", 0, "serve the load with a stand-in instead of vetrina serve: the same feed body after this much busy CPU per request (e.g. the server's CPU per request), to see what the machine itself allows")
+	hold := f.Int("stand-in-hold-mib", 0, "with --stand-in: the stand-in also keeps this many MiB resident, written once and not read under the load (the server keeps its model so), to see what resident memory alone costs")
+	ch := f.clickhouse("")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *hold < 0 || *hold > 0 && *standIn <= 0 {
+		return fmt.Errorf("bench ranking: --stand-in-hold-mib %d needs --stand-in and a size of 0 or more", *hold)
+	}
+	if *unknown < 0 || *unknown > 1 {
+		return fmt.Errorf("bench ranking: --unknown-share %v is not a share between 0 and 1", *unknown)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if *server != "" {
+		self = *server
+	}
+	wrkPath := ""
+	if *wrk || *wrkOnly {
+		if wrkPath, err = exec.LookPath("wrk"); err != nil {
+			return fmt.Errorf("bench ranking --wrk: %w (apt-get install wrk)", err)
+		}
+	}
+	res, err := bench.Ranking(ctx, bench.RankingConfig{
+		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
+		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
+		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn, StandInHold: *hold << 20, UnknownShare: unknownShare(*unknown),
+	})
+	if err != nil {
+		return err
+	}
+	res.Print(os.Stdout)
+	return nil
+}
+
+// unknownShare maps --unknown-share to RankingConfig.UnknownShare, where
+// zero means the default and a negative share none.
+func unknownShare(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
+// runBenchStandIn serves the ranking benchmark's load without a model (see
+// bench.StandIn); `vetrina bench ranking --stand-in` starts it.
+func runBenchStandIn(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("bench stand-in", "Serves /readyz, /metrics and GET /v1/feed as the ranking benchmark expects, with no model: a fixed 20-product feed after --spin of busy CPU. `vetrina bench ranking --stand-in D` runs it in place of the server.")
+	addr := f.String("http", "127.0.0.1:8080", "listen address")
+	spin := f.Duration("spin", 0, "busy CPU per feed request")
+	hold := f.Int("hold-mib", 0, "keep this many MiB resident, written once and not read again")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *hold < 0 {
+		return fmt.Errorf("bench stand-in: --hold-mib %d is negative", *hold)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("bench stand-in: %w", err)
+	}
+	log.Info("bench stand-in: serving a fixed feed, not vetrina", "addr", ln.Addr().String(), "spin", *spin, "hold_mib", *hold)
+	return bench.StandIn(ctx, ln, *spin, *hold<<20)
+}

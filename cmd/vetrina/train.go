@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/vetrina/vetrina/internal/bench"
+	"github.com/vetrina/vetrina/ranking"
+)
+
+func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
+	f := newFlags("train", "Trains the ranking model once from ClickHouse and writes the snapshot a serving process loads.")
+	ch := f.clickhouse("127.0.0.1:9000")
+	rf := f.training(filepath.Join(".vetrina", "models", "ranking.gob"))
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *rf.snapshot == "" {
+		return errors.New("vetrina train: --model-snapshot is required")
+	}
+	st, err := openStore(ch, trainReadTimeout)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r := ranking.New(ranking.Config{})
+	tr := ranking.NewTrainer(st, r, ranking.TrainerConfig{Train: rf.trainConfig(), Window: *rf.window, Snapshot: *rf.snapshot, Logger: log})
+	start := time.Now()
+	m, err := tr.TrainOnce(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("trained in %s: %d users, %d products, %d user-product pairs, k=%d; blend learned: %v\n  snapshot %s\n  peak RSS %d MiB\n",
+		time.Since(start).Round(time.Millisecond), m.Data.NumUsers(), m.Data.NumItems(), m.Data.NumPairs(), m.Factors.K, m.Blend.Learned, *rf.snapshot, bench.PeakRSS("self")>>20)
+	return nil
+}

@@ -1,0 +1,313 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/vetrina/vetrina/event"
+	"github.com/vetrina/vetrina/internal/retry"
+	"github.com/vetrina/vetrina/store"
+)
+
+// partitionConsumer lands one partition for the lifetime of a generation.
+type partitionConsumer struct {
+	in        *Ingester
+	gen       *kafka.Generation
+	topic     string
+	kind      event.Kind
+	partition int32
+	committed int64 // from the group coordinator, < 0 if none
+
+	table    store.Table
+	wm, dlWM int64 // highest offset landed in the table and in dead_letters
+	next     int64 // next offset to read
+	rows     store.Rows
+	dl       store.DeadLetterRows
+	dec      *RowDecoder
+	win      *window
+	batchMax int64 // highest offset read into the current batch
+	newest   time.Time
+	first    time.Time // when the batch got its first message
+	consumed interface{ Add(float64) }
+	// highWater (set by the fetcher) and landed (the next offset not yet in
+	// ClickHouse) give the lag, also while inserts are failing.
+	highWater, landed atomic.Int64
+	partLabel         string
+}
+
+// run consumes the partition until either ctx (the process) or gctx (the
+// generation) ends.
+func (pc *partitionConsumer) run(ctx, gctx context.Context) {
+	in := pc.in
+	in.m.assigned.Inc()
+	defer in.m.assigned.Dec()
+	pc.partLabel = strconv.Itoa(int(pc.partition))
+	log := in.log.With("topic", pc.topic, "partition", pc.partition)
+
+	// Either end stops the partition.
+	runCtx, cancel := context.WithCancel(gctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+
+	// Landing outlives a process stop by up to FlushTimeout, so that an
+	// insert in flight completes and what was read lands; a rebalance
+	// stops it at once.
+	landCtx, landCancel := context.WithCancel(gctx)
+	defer landCancel()
+	stopLand := context.AfterFunc(ctx, func() { time.AfterFunc(in.cfg.FlushTimeout, landCancel) })
+	defer stopLand()
+
+	if err := pc.resume(runCtx); err != nil {
+		log.Debug("ingest: partition stopped before resuming", "err", err)
+		return
+	}
+	log.Debug("ingest: partition assigned", "from_offset", pc.next, "table_watermark", pc.wm, "dead_letter_watermark", pc.dlWM)
+
+	chunks := make(chan fetched, 2)
+	// Processed fetches go back to the fetcher for reuse: decoding copies
+	// what it keeps, so nothing points into a fetch's memory afterwards.
+	free := make(chan fetched, 2)
+	fetchDone := make(chan struct{})
+	go func() {
+		defer close(fetchDone)
+		pc.fetch(runCtx, chunks, free)
+	}()
+	defer func() { cancel(); <-fetchDone; in.blocked.Delete(pc.partLabelFull()) }()
+
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for {
+		select {
+		case c := <-chunks:
+			for i := range c.msgs {
+				pc.process(&c.msgs[i])
+				if pc.pending() >= in.cfg.BatchRows {
+					if !pc.flush(landCtx) {
+						return
+					}
+					linger.Stop()
+				}
+			}
+			pc.updateLag()
+			select {
+			case free <- c:
+			default:
+			}
+			if pc.batchMax >= 0 && pc.first.IsZero() {
+				pc.first = time.Now()
+				linger.Reset(in.cfg.Linger)
+			}
+		case <-linger.C:
+			if !pc.flush(landCtx) {
+				return
+			}
+		case <-runCtx.Done():
+			if ctx.Err() == nil {
+				// The generation ended (a rebalance): give the partition
+				// up at once, before the group's timeouts could hand it to
+				// another member while we still write. What was read and
+				// not landed is read again by the next owner.
+				log.Info("ingest: partition released for a rebalance", "abandoned_rows", pc.pending(), "next_offset", pc.wm+1)
+				return
+			}
+			// The process is stopping: land what was read, within
+			// FlushTimeout of the stop, unless a rebalance starts meanwhile.
+			if pc.flush(landCtx) {
+				log.Info("ingest: partition released", "next_offset", pc.next)
+			} else {
+				log.Warn("ingest: partition released with its batch abandoned; it will be read again", "from_offset", pc.wm+1)
+			}
+			return
+		}
+	}
+}
+
+// resume reads the watermarks from ClickHouse, retrying until they are
+// known or ctx ends.
+func (pc *partitionConsumer) resume(ctx context.Context) error {
+	in := pc.in
+	pc.table = store.TableFor(pc.kind)
+	pc.dec = NewRowDecoder(pc.kind, in.cfg.Limits)
+	pc.rows = pc.dec.Rows()
+	pc.batchMax = -1
+	pc.consumed = in.m.consumed.WithLabelValues(pc.topic)
+	err := retry.Do(ctx, minBackoff, maxBackoff, func() error {
+		wms, err := in.st.Watermarks(ctx, pc.table)
+		if err == nil {
+			var dls map[int32]int64
+			if dls, err = in.st.DeadLetterWatermarks(ctx, pc.topic); err == nil {
+				pc.wm, pc.dlWM = wmOr(wms, pc.partition), wmOr(dls, pc.partition)
+				if pc.kind.IsEvent() && in.cfg.DedupWindow > 0 {
+					pc.win = newWindow(in.cfg.DedupWindow, in.seed)
+					var ids []string
+					if ids, err = in.st.RecentEventIDs(ctx, pc.table, pc.partition, pc.wm-int64(in.cfg.DedupWindow)); err == nil {
+						for _, id := range ids {
+							pc.win.seen(id)
+						}
+					}
+				}
+			}
+		}
+		in.setCHErr(err)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Resume after what ClickHouse holds; a committed offset beyond it
+	// means the batches in between landed whole (possibly all dead
+	// letters, which the table watermark does not show).
+	pc.next = max(pc.wm+1, pc.committed)
+	pc.landed.Store(pc.next)
+	pc.highWater.Store(-1)
+	return nil
+}
+
+func wmOr(m map[int32]int64, p int32) int64 {
+	if v, ok := m[p]; ok {
+		return v
+	}
+	return -1
+}
+
+func (pc *partitionConsumer) pending() int { return pc.rows.Len() + pc.dl.Len() }
+
+// process decodes one message into the batch or the dead letters.
+func (pc *partitionConsumer) process(msg *record) {
+	if msg.offset < pc.next {
+		return // already read: never twice into one batch
+	}
+	pc.consumed.Add(1)
+	pc.batchMax = msg.offset
+	pc.next = msg.offset + 1
+	id, ts, err := pc.dec.Decode(msg.value)
+	if err != nil {
+		if msg.offset <= pc.dlWM {
+			return // landed before a crash or rebalance
+		}
+		reason, detail := string(event.ReasonMalformed), err.Error()
+		var de *event.Error
+		if errors.As(err, &de) {
+			reason = string(de.Reason)
+		}
+		pc.dl.Add(pc.topic, pc.partition, msg.offset, msg.value, reason, detail)
+		pc.in.m.deadLetters.WithLabelValues(pc.topic, reason).Inc()
+		return
+	}
+	if msg.offset <= pc.wm {
+		return
+	}
+	if id != "" && pc.win.seen(id) {
+		pc.in.m.duplicates.WithLabelValues(pc.topic).Inc()
+		return
+	}
+	if ts.After(pc.newest) {
+		pc.newest = ts
+	}
+	pc.dec.Append(pc.partition, msg.offset)
+}
+
+// flush lands the batch: dead letters first, then rows, then commits the
+// offset to Kafka. It retries ClickHouse until ctx ends; after a failed
+// insert it asks ClickHouse whether the insert landed anyway (a timeout can
+// hide a success) before trying again. It reports whether the batch landed.
+func (pc *partitionConsumer) flush(ctx context.Context) bool {
+	in := pc.in
+	pc.first = time.Time{}
+	if pc.batchMax < 0 {
+		return true
+	}
+	now := time.Now()
+	if pc.dl.Len() > 0 {
+		pc.dl.IngestedAt = now
+		top := pc.dl.MaxOffset()
+		if !pc.insert(ctx, &pc.dl, top, func(ctx context.Context) (int64, error) {
+			m, err := in.st.DeadLetterWatermarks(ctx, pc.topic)
+			return wmOr(m, pc.partition), err
+		}) {
+			return false
+		}
+		pc.dlWM = top
+		pc.dl.Reset()
+	}
+	if n := pc.rows.Len(); n > 0 {
+		top := pc.rows.MaxOffset()
+		pc.rows.SetIngestedAt(now)
+		if !pc.insert(ctx, pc.rows, top, func(ctx context.Context) (int64, error) {
+			m, err := in.st.Watermarks(ctx, pc.table)
+			return wmOr(m, pc.partition), err
+		}) {
+			return false
+		}
+		pc.wm = top
+		pc.rows.Reset()
+		if !pc.newest.IsZero() {
+			in.m.freshness.WithLabelValues(pc.topic).Observe(time.Since(pc.newest).Seconds())
+			in.m.lastEvent.WithLabelValues(pc.topic).Set(float64(pc.newest.Unix()))
+		}
+	}
+	pc.newest = time.Time{}
+	next := pc.batchMax + 1
+	pc.batchMax = -1
+	pc.landed.Store(next)
+	pc.updateLag()
+	// The commit is a hint for other consumers and lag tools; the
+	// watermarks in ClickHouse are the truth, so a failed commit loses
+	// nothing.
+	if err := pc.gen.CommitOffsets(map[string]map[int]int64{pc.topic: {int(pc.partition): next}}); err != nil {
+		in.m.brokerErrors.Inc()
+		in.log.Debug("ingest: commit offset", "topic", pc.topic, "partition", pc.partition, "err", err)
+	}
+	return true
+}
+
+func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top int64, watermark func(context.Context) (int64, error)) bool {
+	in := pc.in
+	table := rows.Table().Name()
+	first := true
+	err := retry.Do(ctx, minBackoff, maxBackoff, func() error {
+		if !first {
+			// Did the failed attempt land after all?
+			wm, err := watermark(ctx)
+			if err != nil {
+				in.setCHErr(err)
+				return err
+			}
+			if wm >= top {
+				return nil
+			}
+		}
+		first = false
+		start := time.Now()
+		err := in.st.Insert(ctx, rows)
+		in.setCHErr(err)
+		if err != nil {
+			in.log.Warn("ingest: insert failed; retrying", "table", table, "rows", rows.Len(), "err", err)
+			return err
+		}
+		in.m.insertSecs.WithLabelValues(table).Observe(time.Since(start).Seconds())
+		in.m.batchRows.WithLabelValues(table).Observe(float64(rows.Len()))
+		in.m.inserted.WithLabelValues(table).Add(float64(rows.Len()))
+		if in.cfg.AfterInsert != nil {
+			in.cfg.AfterInsert()
+		}
+		return nil
+	})
+	return err == nil
+}
+
+// updateLag sets the lag gauge: messages in the partition not yet landed.
+func (pc *partitionConsumer) updateLag() {
+	if hw := pc.highWater.Load(); hw >= 0 {
+		pc.in.m.lag.WithLabelValues(pc.topic, pc.partLabel).Set(float64(max(hw-pc.landed.Load(), 0)))
+	}
+}
+
+func (pc *partitionConsumer) partLabelFull() string {
+	return pc.topic + "/" + strconv.Itoa(int(pc.partition))
+}

@@ -1,0 +1,102 @@
+package ranking
+
+import (
+	"hash/maphash"
+	"time"
+)
+
+// Candidates per request from the user's vector and from item neighbours.
+const (
+	personalCandidates  = 100
+	neighbourCandidates = 100
+	trendingPerCategory = 40 // from each trending list, per top category
+	trendingGlobal      = 60 // from each trending list, overall
+)
+
+// cand is one candidate product of a request.
+type cand struct {
+	item   int32
+	cat    int32
+	brand  uint64
+	f      Features
+	score  float64
+	live   uint64 // influencer, if on air
+	fresh  bool
+	taken  bool    // placed by rerank
+	rel    float64 // normalised score for MMR
+	maxSim float64
+}
+
+// feedCandidates gathers the request's candidates into sc (sc.ids, and
+// sc.slot[i].cand for each): the user's nearest items in the index, the
+// strongest item neighbours of the user's recent products, trending and
+// recent products of the user's top categories and overall, and the
+// products on air. Neither the user's history nor out-of-stock products
+// become candidates. It returns the products on air (influencer by product
+// ID) and a few fresh products of the top categories for spliceFresh, kept
+// in sc.fresh.
+func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Time, sc *scratch) (onAir map[uint64]uint64, fresh []int32) {
+	// The history is marked first: from then on one lookup says "already
+	// a candidate or excluded".
+	for _, i := range usr.exclude {
+		sc.see(i)
+	}
+	m.neighbourScores(usr, sc)
+
+	add := func(i int32) {
+		if !m.item[i].inStock || !sc.see(i) {
+			return
+		}
+		sc.slot[i].cand = int32(len(sc.ids))
+		sc.ids = append(sc.ids, i)
+	}
+	if usr.x != nil {
+		for _, i := range m.Index.search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, sc.seen, &sc.search) {
+			add(i)
+		}
+	}
+	if len(sc.touched) > 0 {
+		sc.top.reset(neighbourCandidates)
+		for _, i := range sc.touched {
+			sc.top.offer(i, sc.nb[i].score)
+		}
+		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
+		for _, i := range sc.sorted {
+			add(i)
+		}
+	}
+	cats := usr.topCats
+	if len(cats) == 0 {
+		cats = m.topCats
+	}
+	cats = cats[:min(3, len(cats))]
+	for _, t := range []*Trending{m.Trending, m.Recent} {
+		for _, c := range cats {
+			if int(c) < len(t.ByCategory) {
+				bc := t.ByCategory[c]
+				for _, i := range bc[:min(trendingPerCategory, len(bc))] {
+					add(i)
+				}
+			}
+		}
+		for _, i := range t.Global[:min(trendingGlobal, len(t.Global))] {
+			add(i)
+		}
+	}
+	onAir = r.lives.OnAir(now)
+	for id := range onAir {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			add(i)
+		}
+	}
+	fresh = sc.fresh[:0]
+	h := maphash.Comparable(r.seed, userID) // per-user rotation through the fresh products
+	for _, c := range cats[:min(2, len(cats))] {
+		fl := m.fresh[c]
+		for k := range min(3, len(fl)) {
+			fresh = append(fresh, fl[(int(h%uint64(len(fl)))+k)%len(fl)])
+		}
+	}
+	sc.fresh = fresh
+	return onAir, fresh
+}

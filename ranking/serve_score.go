@@ -1,0 +1,74 @@
+package ranking
+
+import "math"
+
+// scoreCandidates fills in the features and blend score of every candidate
+// of sc.ids (feedCandidates), adds the live boost to those on air, and
+// normalises the scores to [0, 1] as rerank's relevance. The candidates
+// live in sc, in the order of sc.ids.
+func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch) []cand {
+	var x32 []float32
+	if m.Index != nil && usr.x != nil {
+		x32 = grow(&sc.x32, len(usr.x))
+		for j, v := range usr.x {
+			x32[j] = float32(v)
+		}
+	}
+	cands := grow(&sc.cands, len(sc.ids))
+	for k := range cands {
+		c := &cands[k]
+		*c = cand{item: sc.ids[k]}
+		if x32 != nil {
+			// The index's float32 copy: half the memory traffic of x·y.
+			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), sc.nb[c.item].score, &c.f)
+		} else {
+			m.features(usr, c.item, sc, &c.f)
+		}
+		c.score = m.Blend.Score(&c.f)
+	}
+	for id, inf := range onAir {
+		if i, ok := m.Data.ItemIndex(id); ok && sc.seen(i) {
+			if k := sc.slot[i].cand; int(k) < len(cands) && cands[k].item == i {
+				cands[k].live = inf
+				cands[k].score += m.Blend.LiveBoost
+			}
+		}
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k := range cands {
+		lo, hi = math.Min(lo, cands[k].score), math.Max(hi, cands[k].score)
+	}
+	for k := range cands {
+		c := &cands[k]
+		c.rel = 1
+		if hi > lo {
+			c.rel = (c.score - lo) / (hi - lo)
+		}
+	}
+	return cands
+}
+
+// keepStrongest is the top-k selection before rerank. Diversity only
+// reorders the strongest, so of more than 3× depth (at least 60)
+// candidates it keeps that many, highest score first; fewer stay as they
+// are. It then notes each kept candidate's category and brand, which rerank
+// compares. The result lives in sc.
+func (m *Model) keepStrongest(cands []cand, depth int, sc *scratch) []cand {
+	if keep := max(3*depth, 60); len(cands) > keep {
+		sc.top.reset(keep)
+		for k := range cands {
+			sc.top.offer(int32(k), cands[k].score)
+		}
+		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
+		kept := grow(&sc.kept, len(sc.sorted))
+		for k, j := range sc.sorted {
+			kept[k] = cands[j]
+		}
+		cands = kept
+	}
+	for k := range cands {
+		c := &cands[k]
+		c.cat, c.brand = m.item[c.item].cat, m.Data.Items[c.item].Brand
+	}
+	return cands
+}
