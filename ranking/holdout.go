@@ -25,10 +25,14 @@ const (
 // positives (purchases when there are enough, else any interaction).
 func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainConfig) (Blend, error) {
 	past, future := SplitAt(d, cut, holdoutTrainUsers, cfg.Seed)
+	full := cfg.Progress
+	cfg.Progress = full.prefixed("blend on the holdout: ")
 	sub, err := trainParts(ctx, past, cfg)
 	if err != nil {
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
 	}
+	full.update("blend on the holdout: learn the weights", 0, 1)
+	defer full.update("blend on the holdout: learn the weights", 1, 1)
 	x, y := holdoutExamples(sub, future, cfg.Seed)
 	b, err := LearnBlend(x, y, 1e-3)
 	if err != nil {

@@ -269,12 +269,18 @@ func (f *Factors) FoldIn(items []int32, signals []Signal, dst []float64) []float
 // TrainALS checks ctx between blocks of rows and returns ctx's error,
 // wrapped, when it is done.
 func TrainALS(ctx context.Context, d *Dataset, cfg ALSConfig) (*Factors, error) {
+	return trainALS(ctx, d, cfg, nil)
+}
+
+// trainALS is TrainALS reporting each iteration to progress.
+func trainALS(ctx context.Context, d *Dataset, cfg ALSConfig, progress Progress) (*Factors, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("train iALS: %w", err)
 	}
 	t := newALSTrainer(d, cfg)
 	for it := 0; it < cfg.Iterations; it++ {
+		progress.update("iALS iterations", it, cfg.Iterations)
 		if err := t.sweep(ctx, true); err != nil {
 			return nil, fmt.Errorf("train iALS: iteration %d of %d, users: %w", it+1, cfg.Iterations, err)
 		}
@@ -282,6 +288,7 @@ func TrainALS(ctx context.Context, d *Dataset, cfg ALSConfig) (*Factors, error) 
 			return nil, fmt.Errorf("train iALS: iteration %d of %d, items: %w", it+1, cfg.Iterations, err)
 		}
 	}
+	progress.update("iALS iterations", cfg.Iterations, cfg.Iterations)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("train iALS: %w", err)
 	}

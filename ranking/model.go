@@ -33,6 +33,26 @@ type TrainConfig struct {
 	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
 	Seed          int64
+	// Progress, if set, hears how far the training is.
+	Progress Progress
+}
+
+// Progress hears how far a long step is: step names what runs, done of
+// total units (total 0: unknown).
+type Progress func(step string, done, total int)
+
+func (p Progress) update(step string, done, total int) {
+	if p != nil {
+		p(step, done, total)
+	}
+}
+
+// prefixed reports the steps of a sub-task under a common prefix.
+func (p Progress) prefixed(prefix string) Progress {
+	if p == nil {
+		return nil
+	}
+	return func(step string, done, total int) { p(prefix+step, done, total) }
 }
 
 // Model is a trained ranking: immutable, shared by concurrent requests.
@@ -110,21 +130,27 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 		cfg.ALS.Seed = cfg.Seed
 	}
 	var err error
-	if m.Factors, err = TrainALS(ctx, d, cfg.ALS); err != nil {
+	if m.Factors, err = trainALS(ctx, d, cfg.ALS, cfg.Progress); err != nil {
 		return nil, fmt.Errorf("train ranking model: %w", err)
 	}
+	cfg.Progress.update("item neighbours", 0, 1)
 	if m.Neighbours, err = BuildNeighbours(ctx, d, cfg.Neighbours); err != nil {
 		return nil, fmt.Errorf("train ranking model: %w", err)
 	}
+	cfg.Progress.update("item neighbours", 1, 1)
+	cfg.Progress.update("trending and conversion", 0, 1)
 	m.Trending = BuildTrending(d, d.MaxUnix, cfg.TrendingHalfLife, cfg.ALS.Weights)
 	m.Recent = BuildTrending(d, d.MaxUnix, cfg.RecentHalfLife, cfg.ALS.Weights)
 	m.Conversion = BuildConversion(d)
+	cfg.Progress.update("trending and conversion", 1, 1)
 	clusters := cfg.IndexClusters
 	if clusters == 0 && d.NumItems() >= 20000 {
 		clusters = int(math.Sqrt(float64(d.NumItems())))
 	}
 	if clusters > 0 {
+		cfg.Progress.update("retrieval index", 0, 1)
 		m.Index = BuildIndex(m.Factors, clusters, cfg.Seed)
+		cfg.Progress.update("retrieval index", 1, 1)
 	}
 	// The model keeps the by-user arrays only; d itself is left intact.
 	md := *d

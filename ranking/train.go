@@ -32,7 +32,14 @@ var ErrNoData = errors.New("no interactions")
 
 // LoadDataset reads the catalog and the interactions since the given time.
 func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, error) {
+	return loadDataset(ctx, src, since, nil)
+}
+
+// loadDataset is LoadDataset reporting the user-product rows read.
+func loadDataset(ctx context.Context, src Source, since time.Time, progress Progress) (*Dataset, error) {
+	const step = "read interactions from ClickHouse (user-product rows)"
 	b := NewBuilder()
+	rows := 0
 	products, err := src.Products(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load ranking data: %w", err)
@@ -40,7 +47,11 @@ func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, er
 	for _, p := range products {
 		b.AddItem(Item{ID: p.ProductID, Category: p.Category, Brand: p.BrandID, Price: p.Price, InStock: p.InStock, Title: p.Title})
 	}
+	progress.update(step, 0, 0)
 	err = src.Interactions(ctx, since, func(in store.Interaction) error {
+		if rows++; rows%100_000 == 0 {
+			progress.update(step, rows, 0)
+		}
 		b.AddSignal(in.UserID, in.ProductID, Signal{
 			Views: sat16(in.Views), Chats: sat16(in.Chats), Purchases: sat16(in.Purchases),
 			DwellSec: sat16(in.DwellMS / 1000),
@@ -51,6 +62,8 @@ func LoadDataset(ctx context.Context, src Source, since time.Time) (*Dataset, er
 	if err != nil {
 		return nil, fmt.Errorf("load ranking data: %w", err)
 	}
+	progress.update("build the dataset", 0, 1)
+	defer progress.update("build the dataset", 1, 1)
 	return b.Build(), nil
 }
 
@@ -102,9 +115,11 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*Model, error) {
 	t.r.m.trainings.WithLabelValues("ok").Inc()
 	t.r.SetModel(m)
 	if t.cfg.Snapshot != "" {
+		t.cfg.Train.Progress.update("write the snapshot", 0, 1)
 		if err := SaveSnapshot(t.cfg.Snapshot, m); err != nil {
 			return m, err
 		}
+		t.cfg.Train.Progress.update("write the snapshot", 1, 1)
 	}
 	return m, nil
 }
@@ -112,7 +127,7 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*Model, error) {
 func (t *Trainer) train(ctx context.Context) (*Model, error) {
 	start := time.Now()
 	since := start.Add(-t.cfg.Window)
-	d, err := LoadDataset(ctx, t.src, since)
+	d, err := loadDataset(ctx, t.src, since, t.cfg.Train.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ type RunConfig struct {
 	// With a Rate, stream batches are also capped at a tenth of a second's
 	// worth of events so pacing stays smooth (the catalog is not paced).
 	BatchSize int
+	// Progress, if set, hears the events written after each batch, of
+	// Count.
+	Progress func(produced, count int)
 }
 
 const defaultBatchSize = 500
@@ -151,6 +154,9 @@ func Run(ctx context.Context, w *World, g *Generator, out Writer, topics Topics,
 			return produced, fmt.Errorf("sim: produce events %d-%d: %w", produced, produced+events, err)
 		}
 		produced += events
+		if rc.Progress != nil {
+			rc.Progress(produced, rc.Count)
+		}
 		if now := time.Now(); now.Sub(lastLog) >= 10*time.Second {
 			lastLog = now
 			logger.Info("sim: progress", "produced", produced, "sim_time", g.Now(),

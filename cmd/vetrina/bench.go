@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vetrina/vetrina/internal/bench"
+	"github.com/vetrina/vetrina/internal/progress"
 )
 
 func runBench(ctx context.Context, log *slog.Logger, args []string) error {
@@ -42,9 +43,11 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 		defer pf.Close()
 		prof = pf
 	}
+	meter := progress.New(os.Stderr)
+	defer meter.Finish()
 	res, err := bench.Ingest(ctx, bench.Config{
 		Events: *events, Partitions: *partitions, Seed: *seed,
-		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof,
+		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof, Progress: meter.Update,
 		BrokerCommand: func(addr, prefix string, partitions int) *exec.Cmd {
 			self, _ := os.Executable()
 			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
@@ -53,6 +56,7 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 	if err != nil {
 		return err
 	}
+	meter.Finish()
 	res.Print(os.Stdout)
 	return nil
 }
@@ -99,7 +103,9 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 			return fmt.Errorf("bench ranking --wrk: %w (apt-get install wrk)", err)
 		}
 	}
-	res, err := bench.Ranking(ctx, bench.RankingConfig{
+	meter := progress.New(os.Stderr)
+	defer meter.Finish()
+	res, err := bench.Ranking(ctx, bench.RankingConfig{Progress: meter.Update,
 		Users: *users, Products: *products, Events: *events, Seed: *seed, ClickHouse: *ch.addr, Reuse: *reuse, Dir: *dir,
 		Rate: *rate, Duration: *duration, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile, Wrk: wrkPath, WrkOnly: *wrkOnly, WrkThreads: *wrkThreads,
 		Command: func(args ...string) *exec.Cmd { return exec.Command(self, args...) }, StandIn: *standIn, StandInHold: *hold << 20, UnknownShare: unknownShare(*unknown),
@@ -107,6 +113,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	if err != nil {
 		return err
 	}
+	meter.Finish()
 	res.Print(os.Stdout)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vetrina/vetrina/internal/chserver"
+	"github.com/vetrina/vetrina/internal/progress"
 	"github.com/vetrina/vetrina/matching/backtest"
 	"github.com/vetrina/vetrina/ranking/offline"
 	"github.com/vetrina/vetrina/sim"
@@ -138,6 +139,7 @@ func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Wr
 	}
 
 	var reports []*offline.Report
+	meter := progress.New(os.Stderr)
 	for i, s := range sources {
 		cands := offline.Candidates(offline.CandidateOptions{Quick: *quick, Workers: *workers, Seed: *seed})
 		if s.world != nil {
@@ -147,7 +149,9 @@ func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Wr
 		rep, err := offline.Evaluate(ctx, s.data, cands, offline.Config{
 			Origins: orig, Horizon: *horizon, Target: tgt, Resamples: *resamples,
 			Seed: uint64(*seed), Workers: *workers, Log: log,
+			Progress: func(step string, done, total int) { meter.Update(s.name+": "+step, done, total) },
 		})
+		meter.Finish()
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -267,8 +271,10 @@ func evalMatching(ctx context.Context, log *slog.Logger, args []string, out io.W
 	}
 	log.Info("eval matching: simulating", "events", *events, "clickhouse", addr, "database", db)
 	start := time.Now()
+	meter := progress.New(os.Stderr)
 	rep, err := backtest.Run(ctx, backtest.Config{World: cfg, Seed: *seed, Events: *events, Origins: orig, Horizon: *horizon,
-		Resamples: *resamples, Store: st, Log: log})
+		Resamples: *resamples, Store: st, Log: log, Progress: meter.Update})
+	meter.Finish()
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/vetrina/vetrina/internal/bench"
+	"github.com/vetrina/vetrina/internal/progress"
 	"github.com/vetrina/vetrina/ranking"
 )
 
@@ -28,7 +30,13 @@ func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer st.Close()
 	r := ranking.New(ranking.Config{})
-	tr := ranking.NewTrainer(st, r, ranking.TrainerConfig{Train: rf.trainConfig(), Window: *rf.window, Snapshot: *rf.snapshot, Logger: log})
+	// Progress on stderr: a bar on a terminal, else a line per tenth of
+	// each step.
+	meter := progress.New(os.Stderr)
+	defer meter.Finish()
+	cfg := rf.trainConfig()
+	cfg.Progress = meter.Update
+	tr := ranking.NewTrainer(st, r, ranking.TrainerConfig{Train: cfg, Window: *rf.window, Snapshot: *rf.snapshot, Logger: log})
 	start := time.Now()
 	m, err := tr.TrainOnce(ctx)
 	if err != nil {

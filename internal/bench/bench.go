@@ -52,6 +52,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// CPUProfile, if set, receives a CPU profile of the end-to-end phase.
 	CPUProfile io.Writer
+	// Progress, if set, hears how far each phase is.
+	Progress func(step string, done, total int)
 	// BrokerCommand, if set, returns the command that runs the broker as a
 	// child process listening on addr with the topics PREFIX+kind.
 	BrokerCommand func(addr, prefix string, partitions int) *exec.Cmd
@@ -142,7 +144,12 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	simStart := time.Now().UTC().Add(-time.Hour - time.Duration(cfg.Events)*100*time.Millisecond)
 	g := sim.NewGenerator(w, cfg.Seed, simStart)
 	out := &kafka.Writer{Addr: kafka.TCP(brokerAddr), Balancer: &kafka.Hash{}, BatchSize: 10000, BatchBytes: 16 << 20, BatchTimeout: 50 * time.Millisecond, RequiredAcks: kafka.RequireOne, Compression: kafka.Lz4}
-	if _, err := sim.Run(ctx, w, g, out, simTopics, sim.RunConfig{Count: cfg.Events, BatchSize: 20000}, log); err != nil {
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string, int, int) {}
+	}
+	preload := func(produced, count int) { progress("preload the broker (events)", produced, count) }
+	if _, err := sim.Run(ctx, w, g, out, simTopics, sim.RunConfig{Count: cfg.Events, BatchSize: 20000, Progress: preload}, log); err != nil {
 		out.Close()
 		return res, fmt.Errorf("preload: %w", err)
 	}
@@ -199,6 +206,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 			}
 			got += n
 		}
+		progress("end to end: ingest into ClickHouse (rows)", int(min(got, want)), int(want))
 	}
 	res.EndToEndSeconds = time.Since(start).Seconds()
 	pprof.StopCPUProfile()
@@ -232,15 +240,19 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	defer ceil.Close()
+	progress("ceiling: decode the same events ahead", 0, 1)
 	batches, rows, err := prebuild(w, cfg, simStart)
 	if err != nil {
 		return res, err
 	}
+	progress("ceiling: decode the same events ahead", 1, 1)
 	res.Rows = rows
 	start = time.Now()
+	progress("ceiling: raw clickhouse-go inserts", 0, 1)
 	if err := insertAll(ctx, ceil, batches, res.Cores); err != nil {
 		return res, err
 	}
+	progress("ceiling: raw clickhouse-go inserts", 1, 1)
 	res.CeilingSeconds = time.Since(start).Seconds()
 	res.CeilingRowsPerSec = float64(rows) / res.CeilingSeconds
 	res.Ratio = res.EndToEndPerSec / res.CeilingRowsPerSec

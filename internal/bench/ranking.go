@@ -65,6 +65,9 @@ type RankingConfig struct {
 	// and 0.2; a negative UnknownShare means none.
 	UnknownShare, SessionShare float64
 	Logger                     *slog.Logger
+	// Progress, if set, hears how far the loading of the events is
+	// (`vetrina train`, a child process, reports its own on stderr).
+	Progress func(step string, done, total int)
 	// Command returns `vetrina args...` as a child process: the trainer and
 	// the server run apart from the load generator, as in production.
 	Command func(args ...string) *exec.Cmd
@@ -255,7 +258,11 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}
 	if have == 0 {
 		start := time.Now()
-		n, err := loadEvents(ctx, st, w, g, cfg.Events, log)
+		progress := cfg.Progress
+		if progress == nil {
+			progress = func(string, int, int) {}
+		}
+		n, err := loadEvents(ctx, st, w, g, cfg.Events, log, progress)
 		if err != nil {
 			return res, err
 		}
@@ -467,7 +474,8 @@ func trainerPeak(out string) int64 {
 
 // loadEvents generates n events and inserts them, decoded as the ingester
 // decodes them, in batches of 200,000 rows (with the catalog first).
-func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Generator, n int, log *slog.Logger) (int, error) {
+func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Generator, n int, log *slog.Logger, progress func(step string, done, total int)) (int, error) {
+	const step = "load the events into ClickHouse"
 	if err := st.DropDatabase(ctx); err != nil {
 		return 0, err
 	}
@@ -493,8 +501,8 @@ func loadEvents(ctx context.Context, st *store.Store, w *sim.World, g *sim.Gener
 			break
 		}
 		err = l.Add(m.Kind, m.Value)
-		if produced%2_000_000 == 0 && produced > 0 {
-			log.Info("bench: loading", "events", produced, "sim_time", m.Time)
+		if produced%100_000 == 0 && m.Kind.IsEvent() {
+			progress(step, produced, n)
 		}
 	}
 	if cerr := l.Close(); err == nil {

@@ -81,6 +81,9 @@ type Config struct {
 	Store *store.Store
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// Progress, if set, hears how far the events' loading and the origins
+	// are.
+	Progress func(step string, done, total int)
 }
 
 // Report is the result of Run.
@@ -254,7 +257,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	st := cfg.Store
 	t0 := time.Now()
 	g := sim.NewGenerator(w, cfg.Seed, start)
-	n, err := load(ctx, st, w, g, cfg.Events, log)
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string, int, int) {}
+	}
+	n, err := load(ctx, st, w, g, cfg.Events, log, progress)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: write events: %w", err)
 	}
@@ -282,6 +289,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	oracle := w.NewOracle()
 	span := rep.SimEnd.Sub(start)
+	const step = "profile, predict and plan at each origin"
+	progress(step, 0, len(origins))
 	for k, f := range origins {
 		cut := start.Add(time.Duration(f * float64(span))).Truncate(time.Second)
 		end := cut.Add(time.Duration(horizon * float64(span)))
@@ -305,6 +314,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Lives = append(rep.Lives, results...)
 		log.Info("backtest: origin", "cut", cut.Format(time.RFC3339), "lives", or.Lives, "spearman_p50", round(or.Spearman, 3),
 			"coverage", round(or.Coverage, 3), "build", time.Duration(or.BuildSeconds*float64(time.Second)).Round(time.Millisecond))
+		progress(step, k+1, len(origins))
 	}
 	rep.Rows = summarize(rep, resamples, uint64(cfg.Seed))
 	rep.EvalSeconds = time.Since(t0).Seconds()

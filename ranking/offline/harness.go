@@ -125,6 +125,9 @@ type Config struct {
 	Baseline string
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// Progress, if set, hears how many of the (origin, model) evaluations
+	// are done.
+	Progress func(step string, done, total int)
 }
 
 // DefaultOrigins are the cut points used when Config.Origins is empty.
@@ -439,7 +442,13 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 		models[k] = ModelReport{Name: c.Name, Reference: c.Reference}
 	}
 	var rowUser []uint64
-	for _, f := range cfg.Origins {
+	progress := func(done int) {
+		if cfg.Progress != nil {
+			cfg.Progress("tune, fit and score each model at each origin", done, len(cfg.Origins)*len(cands))
+		}
+	}
+	progress(0)
+	for o, f := range cfg.Origins {
 		h := int64(math.Round(cfg.Horizon * float64(hi-lo)))
 		cut := cutAt(lo, hi, f)
 		end := min(cut+h, hi)
@@ -456,6 +465,7 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 		rep.Origins = append(rep.Origins, or)
 		cfg.Log.Info("origin", "fraction", f, "cut", or.Cut, "train", test.trainN, "validation_users", len(val.users), "test_users", len(test.users))
 		if len(test.users) == 0 {
+			progress((o + 1) * len(cands))
 			continue
 		}
 		for _, tu := range test.users {
@@ -485,6 +495,7 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 			mr.Coverage += Coverage(um.tops, test.train.NumItems())
 			cfg.Log.Info("model evaluated", "origin", f, "model", c.Name, "params", p.String(),
 				"validation_ndcg", valNDCG, "test_ndcg", mean(um.ndcg), "seconds", time.Since(t0).Seconds())
+			progress(o*len(cands) + k + 1)
 		}
 	}
 	if len(rowUser) == 0 {
