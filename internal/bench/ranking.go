@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,19 +45,14 @@ type RankingConfig struct {
 	Reuse bool
 	// ServeCPUProfile, if set, is where the server writes a CPU profile.
 	ServeCPUProfile string
-	// Wrk, if set, is the path of wrk (https://github.com/wg/wrk): after
-	// the Go load, wrk drives the same rate for the same duration, an
-	// independent client written in C, lighter than Go's.
-	Wrk string
-	// WrkOnly skips the measured Go load: wrk alone measures.
-	WrkOnly bool
-	// WrkThreads is wrk's -t; default 1.
-	WrkThreads int
 	// Dir keeps the model snapshot; default a temporary directory.
 	Dir string
-	// Rate and Duration of the feed load; defaults 2000/s and 30s.
+	// Rate and Duration of each round of feed load; defaults 2000/s and
+	// 30 s. Rounds per server (default 1): with a stand-in the rounds
+	// alternate between the two.
 	Rate     float64
 	Duration time.Duration
+	Rounds   int
 	// StreamRate is the events per second produced to Kafka during the
 	// load, which the server follows (the real-time path); default 500.
 	StreamRate float64
@@ -71,9 +67,13 @@ type RankingConfig struct {
 	// Command returns `vetrina args...` as a child process: the trainer and
 	// the server run apart from the load generator, as in production.
 	Command func(args ...string) *exec.Cmd
-	// StandIn, if positive, serves the load with `vetrina bench stand-in`
-	// instead of the server: a fixed feed after StandIn of busy CPU per
-	// request (see StandIn), the machine's own latency under this load.
+	// Tool returns this build's `vetrina args...` for the load generator
+	// and the stand-in (Command may run another build); default Command.
+	Tool func(args ...string) *exec.Cmd
+	// StandIn, if positive, also runs `vetrina bench stand-in` beside the
+	// server: a fixed feed after StandIn of busy CPU per request (see
+	// StandIn), the machine's own latency under the same load; the rounds
+	// alternate between the two.
 	StandIn time.Duration
 	// StandInHold is memory the stand-in keeps resident (bytes; see
 	// StandIn's hold).
@@ -82,31 +82,63 @@ type RankingConfig struct {
 
 // RankingResult holds the figures of one run.
 type RankingResult struct {
-	Users, Products, Events  int
-	LoadSeconds              float64
-	TrainSeconds             float64
-	TrainPeakBytes           int64
-	TrainOutput              string
-	ServeReadySeconds        float64 // from start to a model loaded from the snapshot
-	ProfilesReadySeconds     float64 // from start to the matching profiles computed
-	Requests, Errors         int
-	AchievedRate             float64
-	P50, P90, P99, P999, Max time.Duration
-	ServePeakBytes           int64
-	StreamEvents             int64
-	// WrkReport is wrk's latency distribution, when it ran.
-	WrkReport string
-	// HandlerRequests and HandlerOver10ms count the measured feed requests
-	// (the Go load's and wrk's)
+	Users, Products, Events int
+	LoadSeconds             float64
+	TrainSeconds            float64
+	TrainPeakBytes          int64
+	TrainOutput             string
+	ServeReadySeconds       float64 // from start to a model loaded from the snapshot
+	ProfilesReadySeconds    float64 // from start to the matching profiles computed
+	Rate                    float64
+	Duration                time.Duration
+	// Rounds are the measured loads, in the order they ran.
+	Rounds         []LoadRound
+	ServePeakBytes int64
+	StreamEvents   int64
+	Cores          int
+	StandIn        time.Duration
+	StandInHold    int
+}
+
+// LoadRound is one round of load against one server.
+type LoadRound struct {
+	Target string // "server" or "stand-in"
+	LoadResult
+	// CPUPerRequest is the target's CPU time (user and system) over the
+	// round, per feed request it served.
+	CPUPerRequest time.Duration
+	// HandlerRequests and HandlerOver10ms count the round's feed requests
 	// by the server's own clock (its duration histogram): how many took
 	// longer than 10 ms inside the handler, queueing before it excluded.
 	HandlerRequests, HandlerOver10ms uint64
-	// ServeCPUPerRequest is the server's CPU time (user and system) over
-	// the measured load, per feed request it served.
-	ServeCPUPerRequest time.Duration
-	Cores              int
-	StandIn            time.Duration
-	StandInHold        int
+}
+
+// Pooled returns every round of target as one: all latencies together.
+func (r RankingResult) Pooled(target string) (LoadResult, time.Duration) {
+	var p LoadResult
+	var cpu time.Duration
+	var n int
+	for _, rd := range r.Rounds {
+		if rd.Target != target {
+			continue
+		}
+		p.Rate = rd.Rate
+		p.Requests += rd.Requests
+		p.Errors += rd.Errors
+		p.Seconds += rd.Seconds
+		p.SessionPicks += rd.SessionPicks
+		p.Latencies = append(p.Latencies, rd.Latencies...)
+		cpu += rd.CPUPerRequest
+		n++
+	}
+	if p.Seconds > 0 {
+		p.Achieved = float64(p.Requests) / p.Seconds
+	}
+	slices.Sort(p.Latencies)
+	if n > 0 {
+		cpu /= time.Duration(n)
+	}
+	return p, cpu
 }
 
 // Print writes a human-readable report.
@@ -115,41 +147,50 @@ func (r RankingResult) Print(w io.Writer) {
 	if r.LoadSeconds > 0 {
 		fmt.Fprintf(w, "  load into ClickHouse:      %8.1f s\n", r.LoadSeconds)
 	}
-	if r.StandIn > 0 {
-		fmt.Fprintf(w, "  training: none (a stand-in serves)\n")
-	} else if r.TrainSeconds > 0 {
+	if r.TrainSeconds > 0 {
 		fmt.Fprintf(w, "  training (vetrina train):  %8.1f s   peak RSS %d MiB (the trainer's own VmHWM)\n", r.TrainSeconds, r.TrainPeakBytes>>20)
 		fmt.Fprintf(w, "    %s\n", r.TrainOutput)
 	} else {
 		fmt.Fprintf(w, "  training: reused the snapshot\n")
 	}
+	fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
+	fmt.Fprintf(w, "  matching profiles computed:%8.1f s (the load starts after them)\n", r.ProfilesReadySeconds)
+	fmt.Fprintf(w, "  feed load: open loop (each request timed from when it was due) by `vetrina bench load` in its own process,\n")
+	fmt.Fprintf(w, "    %.0f requests/s for %s a round after 2 s of warm-up; the stream: %d events during the loads, which the server follows\n", r.Rate, r.Duration, r.StreamEvents)
 	if r.StandIn > 0 {
-		fmt.Fprintf(w, "  SERVER: A STAND-IN, NOT VETRINA: the same feed body after %s of busy CPU per request (--stand-in)\n", r.StandIn)
+		fmt.Fprintf(w, "    the stand-in (not vetrina): the same feed body after %s of busy CPU per request", r.StandIn)
 		if r.StandInHold > 0 {
-			fmt.Fprintf(w, "    holding %d MiB resident, written once, not read under the load (--stand-in-hold-mib)\n", r.StandInHold>>20)
+			fmt.Fprintf(w, ", holding %d MiB resident", r.StandInHold>>20)
 		}
+		fmt.Fprintf(w, "\n")
 	}
-	if r.StandIn == 0 {
-		fmt.Fprintf(w, "  server ready from snapshot:%8.1f s\n", r.ServeReadySeconds)
-		fmt.Fprintf(w, "  matching profiles computed:%8.1f s (the load starts after them)\n", r.ProfilesReadySeconds)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()*1000) }
+	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "handler >10 ms")
+	row := func(round, target string, lr LoadResult, cpu time.Duration, handler string) {
+		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %s\n", round, target, lr.Achieved,
+			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), handler)
 	}
-	if r.Requests > 0 {
-		fmt.Fprintf(w, "  Go load: %d requests at %.0f/s achieved, %d errors\n", r.Requests, r.AchievedRate, r.Errors)
-		fmt.Fprintf(w, "    latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", r.P50, r.P90, r.P99, r.P999, r.Max)
+	seen := map[string]int{}
+	for _, rd := range r.Rounds {
+		seen[rd.Target]++
+		handler := ""
+		if rd.HandlerRequests > 0 {
+			handler = fmt.Sprintf("%d of %d", rd.HandlerOver10ms, rd.HandlerRequests)
+		}
+		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, handler)
 	}
-	follows := "which the server follows"
+	server, cpu := r.Pooled("server")
+	row("all", "server", server, cpu, "")
 	if r.StandIn > 0 {
-		follows = "which the stand-in ignores"
-	}
-	fmt.Fprintf(w, "  stream: %d events produced during the load, %s\n", r.StreamEvents, follows)
-	if r.HandlerRequests > 0 {
-		fmt.Fprintf(w, "    in the server's handler: %d of %d requests (%.2f%%) over 10 ms\n", r.HandlerOver10ms, r.HandlerRequests, 100*float64(r.HandlerOver10ms)/float64(r.HandlerRequests))
-	}
-	if r.WrkReport != "" {
-		fmt.Fprintf(w, "  wrk (known and unknown users, no session picks):\n%s", r.WrkReport)
-	}
-	if r.ServeCPUPerRequest > 0 {
-		fmt.Fprintf(w, "  server CPU per request:    %8.3f ms (user and system, over the measured load)\n", r.ServeCPUPerRequest.Seconds()*1000)
+		standIn, scpu := r.Pooled("stand-in")
+		row("all", "stand-in", standIn, scpu, "")
+		ratio := func(q float64) string {
+			if s := standIn.Quantile(q); s > 0 {
+				return fmt.Sprintf("%.2f×", float64(server.Quantile(q))/float64(s))
+			}
+			return "-"
+		}
+		fmt.Fprintf(w, "  server ÷ stand-in: p50 %s  p90 %s  p99 %s  p99.9 %s\n", ratio(0.5), ratio(0.9), ratio(0.99), ratio(0.999))
 	}
 	fmt.Fprintf(w, "  server peak RSS:           %8d MiB\n", r.ServePeakBytes>>20)
 }
@@ -186,6 +227,9 @@ func (c *RankingConfig) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Tool == nil {
+		c.Tool = c.Command
+	}
 }
 
 func (c *RankingConfig) world() sim.Config {
@@ -206,12 +250,10 @@ func (c *RankingConfig) world() sim.Config {
 func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	cfg.defaults()
 	log := cfg.Logger
-	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0), StandIn: cfg.StandIn, StandInHold: cfg.StandInHold}
+	res := RankingResult{Users: cfg.Users, Products: cfg.Products, Events: cfg.Events, Cores: runtime.GOMAXPROCS(0), StandIn: cfg.StandIn, StandInHold: cfg.StandInHold,
+		Rate: cfg.Rate, Duration: cfg.Duration}
 	if cfg.Command == nil {
 		return res, fmt.Errorf("bench ranking: no command to run vetrina")
-	}
-	if cfg.WrkOnly && cfg.Wrk == "" {
-		return res, fmt.Errorf("bench ranking: wrk only, but no wrk to run")
 	}
 	addr := cfg.ClickHouse
 	if addr == "" {
@@ -274,9 +316,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 
 	// Train in a child process: its time and peak memory are the trainer's.
 	snap := filepath.Join(dir, "ranking.gob")
-	if cfg.StandIn > 0 {
-		log.Info("bench: no training, the stand-in has no model")
-	} else if _, err := os.Stat(snap); err == nil && cfg.Reuse {
+	if _, err := os.Stat(snap); err == nil && cfg.Reuse {
 		log.Info("bench: reusing the model snapshot", "path", snap)
 	} else if err := trainModel(cfg, addr, snap, &res); err != nil {
 		return res, err
@@ -294,111 +334,185 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 		return res, err
 	}
 	defer b.Close()
-	port, err := chserver.FreePort()
-	if err != nil {
-		return res, err
-	}
-	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	start := time.Now()
-	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
-		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
-	if cfg.StandIn > 0 {
-		serve = cfg.Command("bench", "stand-in", "--http", httpAddr, "--spin", cfg.StandIn.String(), "--hold-mib", strconv.Itoa(cfg.StandInHold>>20))
-	}
-	serve.Stderr = os.Stderr
 	// The load authenticates as the feed service does, with a token whose
 	// rate limit is far above the load.
 	feedToken := token.New()
-	tokens, err := json.Marshal(token.File{Tokens: []token.Entry{{Name: "bench-feed", SHA256: token.HashHex(feedToken), Scopes: []string{token.ScopeFeed}, Rate: 1e6}}})
+	tokens, err := json.Marshal(token.File{Tokens: []token.Entry{{Name: "bench-feed", SHA256: token.HashHex(feedToken), Scopes: []string{token.ScopeFeed}, Rate: 100_000}}})
 	if err != nil {
 		return res, err
 	}
+	start := time.Now()
+	httpAddr, err := freeLoopback()
+	if err != nil {
+		return res, err
+	}
+	serve := cfg.Command("serve", "--http", httpAddr, "--brokers", b.Addr(), "--topic-prefix", "benchrank.",
+		"--clickhouse", addr, "--database", rankingDB, "--model-snapshot", snap, "--train-every", "24h")
 	serve.Env = append(os.Environ(), "VETRINA_TOKENS_JSON="+string(tokens))
 	if cfg.ServeCPUProfile != "" {
 		serve.Env = append(serve.Env, "VETRINA_CPUPROFILE="+cfg.ServeCPUProfile)
 	}
-	if err := serve.Start(); err != nil {
+	serveCtx, stopServe, err := startChild(ctx, serve)
+	if err != nil {
 		return res, fmt.Errorf("start vetrina serve: %w", err)
 	}
-	servePID := strconv.Itoa(serve.Process.Pid)
-	defer func() {
-		_ = serve.Process.Signal(syscall.SIGTERM)
-		_ = serve.Wait()
-	}()
-	base := "http://" + httpAddr
-	if err := waitModel(ctx, base, 10*time.Minute); err != nil {
+	defer stopServe()
+	targets := []target{{name: "server", base: "http://" + httpAddr, pid: serve.Process.Pid}}
+	if err := waitModel(serveCtx, targets[0].base, 10*time.Minute); err != nil {
 		return res, err
 	}
 	res.ServeReadySeconds = time.Since(start).Seconds()
 	// The matching profiles are computed at start from the same events,
 	// with heavy ClickHouse queries: the load starts once they are done,
 	// as a serving replica's steady state.
-	if err := waitCheck(ctx, base, "matching", 30*time.Minute); err != nil {
+	if err := waitCheck(serveCtx, targets[0].base, "matching", 30*time.Minute); err != nil {
 		return res, err
 	}
 	res.ProfilesReadySeconds = time.Since(start).Seconds()
+	if cfg.StandIn > 0 {
+		standInAddr, err := freeLoopback()
+		if err != nil {
+			return res, err
+		}
+		standIn := cfg.Tool("bench", "stand-in", "--http", standInAddr, "--spin", cfg.StandIn.String(), "--hold-mib", strconv.Itoa(cfg.StandInHold>>20))
+		standInCtx, stopStandIn, err := startChild(ctx, standIn)
+		if err != nil {
+			return res, fmt.Errorf("start vetrina bench stand-in: %w", err)
+		}
+		defer stopStandIn()
+		t := target{name: "stand-in", base: "http://" + standInAddr, pid: standIn.Process.Pid}
+		if err := waitModel(standInCtx, t.base, time.Minute); err != nil {
+			return res, err
+		}
+		targets = append(targets, t)
+	}
 
-	// The real-time path: the simulator continues on the wall clock.
+	// The real-time path: the simulator continues on the wall clock, and
+	// the server follows it.
 	g.UseWallClock()
 	kw := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Hash{}, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireOne}
 	defer kw.Close()
-	rec := &recentUsers{Writer: kw, follow: map[string]bool{}}
+	var eventTopics []string
 	for _, k := range event.Kinds {
 		if k.IsEvent() {
-			rec.follow[topics[k]] = true
+			eventTopics = append(eventTopics, topics[k])
 		}
 	}
+	stream := &eventsOnly{Writer: kw, topics: eventTopics}
 	sctx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
 	var swg sync.WaitGroup
 	swg.Add(1)
 	go func() {
 		defer swg.Done()
-		_, _ = sim.Run(sctx, w, g, rec, topics, sim.RunConfig{Rate: cfg.StreamRate, BatchSize: 50}, nil)
+		_, _ = sim.Run(sctx, w, g, stream, topics, sim.RunConfig{Rate: cfg.StreamRate, BatchSize: 50}, nil)
 	}()
-	// Two seconds of load that is not measured: sessions build up and the
-	// client opens its connections, as wrk does before it counts.
-	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	loadFeed(ctx, tr, base, feedToken, cfg, 2*time.Second, rec)
-	before := handlerTimes(ctx, base)
-	cpuBefore := processCPU(serve.Process.Pid)
-	var lat []time.Duration
-	var errs int
-	var achieved float64
-	if !cfg.WrkOnly {
-		lat, errs, achieved = loadFeed(ctx, tr, base, feedToken, cfg, cfg.Duration, rec)
-	}
-	if cfg.Wrk != "" {
-		report, err := runWrk(ctx, cfg, base, dir, feedToken)
-		if err != nil {
-			return res, err
+
+	// The rounds, alternating between the targets.
+	for round := range max(1, cfg.Rounds) {
+		for _, t := range targets {
+			before := handlerTimes(ctx, t.base)
+			cpuBefore := processCPU(t.pid)
+			lr, err := runLoad(ctx, cfg, t.base, feedToken, b.Addr(), eventTopics, uint64(cfg.Seed)+uint64(round))
+			if err != nil {
+				return res, fmt.Errorf("round %d against the %s: %w", round+1, t.name, err)
+			}
+			after := handlerTimes(ctx, t.base)
+			rd := LoadRound{Target: t.name, LoadResult: lr}
+			rd.HandlerRequests, rd.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
+			if cpu := processCPU(t.pid) - cpuBefore; cpu > 0 && lr.Requests > 0 {
+				rd.CPUPerRequest = cpu / time.Duration(lr.Requests)
+			}
+			log.Info("bench: round", "round", round+1, "target", t.name, "achieved", int(lr.Achieved),
+				"p99_ms", lr.Quantile(0.99).Seconds()*1000, "p999_ms", lr.Quantile(0.999).Seconds()*1000)
+			res.Rounds = append(res.Rounds, rd)
 		}
-		res.WrkReport = report
-	}
-	after := handlerTimes(ctx, base)
-	res.HandlerRequests, res.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
-	if cpu := processCPU(serve.Process.Pid) - cpuBefore; cpu > 0 && res.HandlerRequests > 0 {
-		res.ServeCPUPerRequest = cpu / time.Duration(res.HandlerRequests)
 	}
 	stopStream()
 	swg.Wait()
-	res.StreamEvents = rec.events.Load()
-	res.Requests, res.Errors, res.AchievedRate = len(lat), errs, achieved
-	logSeconds(log, lat, int(cfg.Rate))
-	slices.Sort(lat)
-	q := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
-	}
-	res.P50, res.P90, res.P99, res.P999 = q(0.5), q(0.9), q(0.99), q(0.999)
-	if len(lat) > 0 {
-		res.Max = lat[len(lat)-1].Round(10 * time.Microsecond)
-	}
-	res.ServePeakBytes = int64(PeakRSS(servePID))
+	res.StreamEvents = stream.events.Load()
+	res.ServePeakBytes = int64(PeakRSS(strconv.Itoa(serve.Process.Pid)))
 	return res, nil
+}
+
+// target is a server under load: vetrina serve or the stand-in.
+type target struct {
+	name string
+	base string
+	pid  int
+}
+
+// freeLoopback returns a free loopback address.
+func freeLoopback() (string, error) {
+	port, err := chserver.FreePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+// startChild starts cmd with its stderr passed through. It returns a
+// context that ends, with the reason, if the child exits before stop, and
+// stop, which ends the child (SIGTERM) and waits for it.
+func startChild(ctx context.Context, cmd *exec.Cmd) (context.Context, func(), error) {
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancelCause(ctx)
+	exited := make(chan struct{})
+	stopping := atomic.Bool{}
+	go func() {
+		err := cmd.Wait()
+		if !stopping.Load() {
+			cancel(fmt.Errorf("%s exited: %v", strings.Join(cmd.Args[:min(2, len(cmd.Args))], " "), err))
+		}
+		close(exited)
+	}()
+	return cctx, func() {
+		stopping.Store(true)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		cancel(nil)
+	}, nil
+}
+
+// runLoad runs one round of `vetrina bench load` against base, in a
+// process of its own, and returns what it measured.
+func runLoad(ctx context.Context, cfg RankingConfig, base, feedToken, brokers string, eventTopics []string, seed uint64) (LoadResult, error) {
+	cmd := cfg.Tool("bench", "load", "--url", base, "--rate", strconv.FormatFloat(cfg.Rate, 'f', -1, 64),
+		"--duration", cfg.Duration.String(), "--warmup", "2s", "--users", strconv.Itoa(cfg.Users),
+		"--unknown-share", strconv.FormatFloat(cfg.UnknownShare, 'f', -1, 64), "--session-share", strconv.FormatFloat(cfg.SessionShare, 'f', -1, 64),
+		"--follow-brokers", brokers, "--follow-topics", strings.Join(eventTopics, ","), "--seed", strconv.FormatUint(seed, 10))
+	cmd.Env = append(os.Environ(), "VETRINA_BENCH_LOAD_TOKEN="+feedToken)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("vetrina bench load: %w", err)
+	}
+	var lr LoadResult
+	if err := json.Unmarshal(out, &lr); err != nil {
+		return LoadResult{}, fmt.Errorf("vetrina bench load: its output: %w", err)
+	}
+	return lr, nil
+}
+
+// eventsOnly passes the stream's events to Kafka and counts them; the
+// catalog is not what the server follows, and is dropped rather than
+// burst into the broker while the load runs.
+type eventsOnly struct {
+	sim.Writer
+	topics []string
+	events atomic.Int64
+}
+
+func (e *eventsOnly) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	msgs = slices.DeleteFunc(msgs, func(m kafka.Message) bool { return !slices.Contains(e.topics, m.Topic) })
+	if len(msgs) == 0 {
+		return nil
+	}
+	e.events.Add(int64(len(msgs)))
+	return e.Writer.WriteMessages(ctx, msgs...)
 }
 
 // handlerCounts are the server's feed requests so far and those done
@@ -533,9 +647,9 @@ func waitCheck(ctx context.Context, base, check string, timeout time.Duration) e
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("vetrina serve: check %s not ok after %s", check, timeout)
+	return fmt.Errorf("%s: check %s not ok after %s", base, check, timeout)
 }

@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// LoadConfig is an open-loop feed load, what `vetrina bench load` runs in
+// a process of its own: request i is due at start + i/Rate whatever
+// happened to the others, and its latency counts from when it was due, so
+// a slow period is sampled as often as a fast one (no coordinated
+// omission).
+type LoadConfig struct {
+	// URL is the server's base, e.g. http://127.0.0.1:8080.
+	URL string
+	// Token is a feed-scope API token.
+	Token string
+	// Rate is requests per second; Duration the measured load, after
+	// Warmup of load that is not measured (connections open, sessions
+	// build up).
+	Rate             float64
+	Duration, Warmup time.Duration
+	// Users are the known user ids 1..Users. UnknownShare of the requests
+	// ask for users the model does not know, SessionShare for users who
+	// just acted in the stream (when Brokers and Topics are set: the load
+	// follows those event topics from their end to learn who).
+	Users                      int
+	UnknownShare, SessionShare float64
+	Brokers, Topics            []string
+	Seed                       uint64
+	// Workers are the goroutines sending requests (default 512): enough
+	// that a slow period does not leave requests waiting for a worker.
+	Workers int
+}
+
+// LoadResult is what a load measured. Latencies are in microseconds,
+// sorted, one per request sent.
+type LoadResult struct {
+	Rate      float64 `json:"rate"`
+	Achieved  float64 `json:"achieved_rate"`
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	Seconds   float64 `json:"seconds"`
+	Latencies []int64 `json:"latencies_us"`
+	// SecondP99 is the p99 of each second of the load, in microseconds
+	// (requests by due time): a steady tail or a burst.
+	SecondP99 []int64 `json:"second_p99_us"`
+	// SessionPicks are requests for users the stream had just seen.
+	SessionPicks int `json:"session_picks"`
+}
+
+// Quantile returns the q-quantile of the latencies (0 with none).
+func (r LoadResult) Quantile(q float64) time.Duration {
+	return quantile(r.Latencies, q)
+}
+
+func quantile(sorted []int64, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return time.Duration(sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]) * time.Microsecond
+}
+
+// Load runs the load and returns what it measured.
+func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
+	if cfg.Rate <= 0 || cfg.Duration <= 0 || cfg.Users <= 0 || cfg.URL == "" {
+		return LoadResult{}, fmt.Errorf("bench load: rate %v, duration %v, users %d, url %q: all are required", cfg.Rate, cfg.Duration, cfg.Users, cfg.URL)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 512
+	}
+	rec := &recentUsers{}
+	if len(cfg.Brokers) > 0 && len(cfg.Topics) > 0 {
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := rec.follow(fctx, cfg.Brokers, cfg.Topics); err != nil {
+			return LoadResult{}, err
+		}
+	}
+	tr := &http.Transport{MaxIdleConns: cfg.Workers, MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	if cfg.Warmup > 0 {
+		if _, err := run(ctx, client, cfg, cfg.Warmup, rec); err != nil {
+			return LoadResult{}, err
+		}
+	}
+	return run(ctx, client, cfg, cfg.Duration, rec)
+}
+
+// run sends cfg.Rate requests per second for d.
+func run(ctx context.Context, client *http.Client, cfg LoadConfig, d time.Duration, rec *recentUsers) (LoadResult, error) {
+	total := int(cfg.Rate * d.Seconds())
+	lat := make([]int64, total)
+	var errs, picks, next atomic.Int64
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	auth := "Bearer " + cfg.Token
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				due := start.Add(time.Duration(i) * interval)
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				}
+				user := uint64(1 + rng.IntN(cfg.Users))
+				switch p := rng.Float64(); {
+				case p < cfg.UnknownShare:
+					user = uint64(cfg.Users + 1 + rng.IntN(1_000_000))
+				case p < cfg.UnknownShare+cfg.SessionShare:
+					if u, ok := rec.pick(rng); ok {
+						user = u
+						picks.Add(1)
+					}
+				}
+				if err := get(ctx, client, cfg.URL+"/v1/feed?user_id="+strconv.FormatUint(user, 10)+"&limit=20", auth); err != nil {
+					errs.Add(1)
+				}
+				lat[i] = time.Since(due).Microseconds()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return LoadResult{}, err
+	}
+	elapsed := time.Since(start).Seconds()
+	res := LoadResult{Rate: cfg.Rate, Achieved: float64(total) / elapsed, Requests: total, Errors: int(errs.Load()),
+		Seconds: elapsed, SessionPicks: int(picks.Load())}
+	// The p99 of each second, by due time, before the whole is sorted.
+	per := max(1, int(cfg.Rate))
+	for i := 0; i < len(lat); i += per {
+		sec := slices.Clone(lat[i:min(len(lat), i+per)])
+		slices.Sort(sec)
+		res.SecondP99 = append(res.SecondP99, sec[int(0.99*float64(len(sec)-1))])
+	}
+	slices.Sort(lat)
+	res.Latencies = lat
+	return res, nil
+}
+
+// get sends one feed request and reads the whole answer; anything but a
+// 200 is an error.
+func get(ctx context.Context, client *http.Client, url, auth string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = errors.New(resp.Status)
+	}
+	return err
+}
+
+// recentUsers remembers the users of the latest events in the stream, so
+// the load can ask for feeds that the stream just changed.
+type recentUsers struct {
+	mu   sync.Mutex
+	ring [4096]uint64
+	n    int
+}
+
+func (r *recentUsers) add(u uint64) {
+	r.mu.Lock()
+	r.ring[r.n%len(r.ring)] = u
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *recentUsers) pick(rng *rand.Rand) (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == 0 {
+		return 0, false
+	}
+	k := min(r.n, len(r.ring))
+	return r.ring[(r.n-1-rng.IntN(min(k, 256)))%len(r.ring)], true
+}
+
+// follow reads the topics from their end until ctx ends, remembering each
+// message's user (its key, as producers key events by user_id).
+func (r *recentUsers) follow(ctx context.Context, brokers, topics []string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	if err != nil {
+		return fmt.Errorf("bench load: follow %v: %w", topics, err)
+	}
+	go func() {
+		defer cl.Close()
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			fs.EachRecord(func(rec *kgo.Record) {
+				if u, err := strconv.ParseUint(string(rec.Key), 10, 64); err == nil {
+					r.add(u)
+				}
+			})
+		}
+	}()
+	return nil
+}
