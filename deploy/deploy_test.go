@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -166,5 +167,64 @@ func TestGrafanaDashboard_ParsesAndNamesRealMetrics(t *testing.T) {
 	}
 	if n < 20 {
 		t.Errorf("the dashboard queries only %d metric series", n)
+	}
+}
+
+// promtool finds Prometheus's rule checker (Debian's prometheus package;
+// `make test` installs it).
+func promtool(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("promtool"); err == nil {
+		return p
+	}
+	t.Fatal("the alert rules' tests need promtool: run scripts/install-deps.sh --test (or `apt-get install -y prometheus`; `make test` installs it)")
+	return ""
+}
+
+// TestAlertRules_PromtoolChecksAndUnitTests: Prometheus itself accepts the
+// rules, and prometheus/alerts_test.yml, which promtool runs, has for every
+// alert a case where it fires on a failing series (next to a healthy
+// series or a healthy case that must stay silent).
+func TestAlertRules_PromtoolChecksAndUnitTests(t *testing.T) {
+	bin := promtool(t)
+	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = "prometheus"
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "SUCCESS") {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	rules, err := os.ReadFile("prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile("prometheus/alerts_test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests []struct {
+			AlertRuleTest []struct {
+				AlertName string           `yaml:"alertname"`
+				ExpAlerts []map[string]any `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(tests, &doc); err != nil {
+		t.Fatalf("alerts_test.yml: %v", err)
+	}
+	fires := map[string]bool{}
+	for _, tc := range doc.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.AlertName] = true
+			}
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\s+- alert: (\w+)`).FindAllStringSubmatch(string(rules), -1) {
+		if !fires[m[1]] {
+			t.Errorf("alerts_test.yml has no case where %s fires", m[1])
+		}
 	}
 }

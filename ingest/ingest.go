@@ -147,6 +147,14 @@ func New(cfg Config, st Store, m *Metrics) (*Ingester, error) {
 			return nil, fmt.Errorf("ingest: topic %s configured for two kinds", t)
 		}
 		kinds[t] = k
+		// Counters the dashboards read exist from the start, at 0, for
+		// their known labels (a ClickHouse exception code is known only
+		// when it happens).
+		m.duplicates.WithLabelValues(t)
+		m.consumed.WithLabelValues(t)
+	}
+	for _, code := range []string{"network", "timeout"} {
+		m.chErrors.WithLabelValues(code)
 	}
 	return &Ingester{
 		cfg: cfg, st: st, m: m, log: cfg.Logger, kinds: kinds, seed: maphash.MakeSeed(),

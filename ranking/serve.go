@@ -409,6 +409,14 @@ func newMetrics(reg prometheus.Registerer, r *Ranker) *metrics {
 		trainings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vetrina_ranking_trainings_total",
 			Help: "Trainings by outcome (ok, error)."}, []string{"outcome"}),
 	}
+	// Every known label is exported from the start, at 0: dashboards show
+	// 0, not "no data", and rate() has a first point.
+	for _, kind := range []string{"personal", "session", "cold", "untrained"} {
+		m.feeds.WithLabelValues(kind)
+	}
+	for _, outcome := range []string{"ok", "error"} {
+		m.trainings.WithLabelValues(outcome)
+	}
 	if reg != nil {
 		age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vetrina_ranking_model_age_seconds",
 			Help: "Age of the model in use; -1 while none is trained."}, func() float64 {

@@ -12,7 +12,9 @@ command -v kcat >/dev/null 2>&1 || need+=(kcat)
 # The console's browser test drives chromium: only the test command needs it.
 for arg in "$@"; do
   case "$arg" in
-    --test) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    --test) command -v chromium >/dev/null 2>&1 || need+=(chromium)
+      # promtool checks and unit-tests the alert rules (deploy's tests).
+      command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
     --stress) command -v stress >/dev/null 2>&1 || need+=(stress) ;;
     *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
   esac
