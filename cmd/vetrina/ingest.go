@@ -17,15 +17,13 @@ func runIngest(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, nil, *httpAddr, nil, api.AccessLogErrors)
+	p, err := newPipeline(log, k, ch, inf, nil, *httpAddr, nil, api.AccessLogErrors)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	in, srv := p.in, p.srv
-	log.Info("ingester starting", "brokers", *k.brokers, "clickhouse", *ch.addr, "http", srv.Addr())
+	log.Info("ingester starting", "brokers", *k.brokers, "clickhouse", *ch.addr, "http", p.srv.Addr())
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return in.Run(gctx) })
-	g.Go(func() error { return srv.Run(gctx) })
+	p.run(gctx, g)
 	return g.Wait()
 }

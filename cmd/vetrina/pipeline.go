@@ -61,25 +61,70 @@ func openStore(c chFlags, readTimeout time.Duration) (*store.Store, error) {
 		Cluster: *c.cluster, ClusterMode: *c.clusterMode})
 }
 
-// migrate applies the migrations, waiting for ClickHouse to come up.
-func migrate(ctx context.Context, log *slog.Logger, st *store.Store) error {
+// schema applies the database's migrations in the background, so that a
+// serving process opens its HTTP port at once even while ClickHouse is
+// unreachable: /healthz answers, and /readyz says why it is not ready
+// until the migrations are applied.
+type schema struct {
+	st      *store.Store
+	log     *slog.Logger
+	applied atomic.Bool
+	lastErr atomic.Pointer[string]
+}
+
+func newSchema(st *store.Store, log *slog.Logger) *schema {
+	s := &schema{st: st, log: log}
+	msg := "not applied yet"
+	s.lastErr.Store(&msg)
+	return s
+}
+
+// check is the schema's readiness check.
+func (s *schema) check(context.Context) error {
+	if s.applied.Load() {
+		return nil
+	}
+	return fmt.Errorf("clickhouse: schema migrations pending: %s", *s.lastErr.Load())
+}
+
+// apply applies the migrations, retrying with backoff until ClickHouse
+// answers. It returns ctx's error when ctx ends first.
+func (s *schema) apply(ctx context.Context) error {
 	b := retry.NewBackoff(500*time.Millisecond, 10*time.Second)
 	for {
-		applied, err := st.Migrate(ctx)
+		applied, err := s.st.Migrate(ctx)
 		if err == nil {
 			if len(applied) > 0 {
-				log.Info("schema migrations applied", "database", st.Database(), "versions", applied)
+				s.log.Info("schema migrations applied", "database", s.st.Database(), "versions", applied)
 			}
+			s.applied.Store(true)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		log.Warn("migrate: ClickHouse not ready; retrying", "in", b.Next(), "err", err)
+		msg := err.Error()
+		s.lastErr.Store(&msg)
+		s.log.Warn("migrate: ClickHouse not ready; retrying", "in", b.Next(), "err", err)
 		if err := b.Sleep(ctx); err != nil {
 			return err
 		}
 	}
+}
+
+// afterSchema runs start in g once the migrations are applied; a stop
+// while waiting for ClickHouse is a clean stop, not an error.
+func afterSchema(ctx context.Context, g *errgroup.Group, sc *schema, start func()) {
+	g.Go(func() error {
+		if err := sc.apply(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		start()
+		return nil
+	})
 }
 
 func newIngester(k kafkaFlags, f ingestFlags, st *store.Store, reg prometheus.Registerer, log *slog.Logger) (*ingest.Ingester, error) {
@@ -126,26 +171,25 @@ func failpoint(log *slog.Logger) func() {
 	}
 }
 
-// pipeline is what `ingest` and `up` share: the store (migrated), the
-// ingester and the HTTP server, not yet running.
+// pipeline is what `ingest` and `up` share: the store, the ingester and
+// the HTTP server (with the models for `up`), not yet running.
 type pipeline struct {
 	st         *store.Store
 	trainStore *store.Store // nil without ranking
 	in         *ingest.Ingester
 	srv        *api.Server
 	ms         *models // nil without ranking
+	schema     *schema
+	reg        *prometheus.Registry
 }
 
 // newPipeline builds the parts; with rf the API serves the feed too.
-func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *modelFlags, httpAddr string, auth *api.Auth, accessLog string) (*pipeline, error) {
+func newPipeline(log *slog.Logger, k kafkaFlags, ch chFlags, inf ingestFlags, rf *modelFlags, httpAddr string, auth *api.Auth, accessLog string) (*pipeline, error) {
 	st, err := openStore(ch, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, log, st); err != nil {
-		st.Close()
-		return nil, err
-	}
+	sc := newSchema(st, log)
 	reg := newRegistry()
 	in, err := newIngester(k, inf, st, reg, log)
 	if err != nil {
@@ -153,6 +197,7 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		return nil, err
 	}
 	cfg := api.Config{Addr: httpAddr, Gatherer: reg, Registerer: reg, Checks: ingestChecks(in, st), Logger: log, Auth: auth, AccessLog: accessLog}
+	cfg.Checks["schema"] = sc.check
 	var ms *models
 	var trainStore *store.Store
 	if rf != nil {
@@ -175,7 +220,19 @@ func newPipeline(ctx context.Context, log *slog.Logger, k kafkaFlags, ch chFlags
 		}
 		return nil, fmt.Errorf("listen on %s: %w", httpAddr, err)
 	}
-	return &pipeline{st: st, trainStore: trainStore, in: in, srv: srv, ms: ms}, nil
+	return &pipeline{st: st, trainStore: trainStore, in: in, srv: srv, ms: ms, schema: sc, reg: reg}, nil
+}
+
+// run serves HTTP at once and, once the schema is applied, runs the
+// ingester and the models, all in g until ctx ends.
+func (p *pipeline) run(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error { return p.srv.Run(ctx) })
+	afterSchema(ctx, g, p.schema, func() {
+		g.Go(func() error { return p.in.Run(ctx) })
+		if p.ms != nil {
+			p.ms.run(ctx, g)
+		}
+	})
 }
 
 func (p *pipeline) close() {

@@ -31,20 +31,20 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := migrate(ctx, log, st); err != nil {
-		return err
-	}
+	sc := newSchema(st, log)
 	reg := newRegistry()
 	ms := newModels(rf, st, k.brokerList(), topics(*k.topicPrefix), reg, log)
 	srv, err := api.New(api.Config{Addr: *httpAddr, Gatherer: reg, Registerer: reg, Feed: ms.ranker, Matching: ms.matching, Logger: log, Auth: auth, AccessLog: *af.accessLog,
-		Checks: map[string]api.Check{"clickhouse": st.Ping, "ranking": ms.check, "matching": ms.matchingCheck}})
+		Checks: map[string]api.Check{"clickhouse": st.Ping, "schema": sc.check, "ranking": ms.check, "matching": ms.matchingCheck}})
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *httpAddr, err)
 	}
 	fmt.Printf("serving on http://%s/  (/v1/feed /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /healthz /readyz /metrics)\n", srv.Addr())
+	// HTTP at once; the models once the schema is applied (until then the
+	// feed is the non-personal one and /readyz says what is missing).
 	g, gctx := errgroup.WithContext(ctx)
-	ms.run(gctx, g)
-	g.Go(func() error { return gcpace.Run(gctx, gcHeadroom(), log) })
 	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return gcpace.Run(gctx, gcHeadroom(), log) })
+	afterSchema(gctx, g, sc, func() { ms.run(gctx, g) })
 	return g.Wait()
 }

@@ -50,16 +50,19 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	var sup *supervisor // of the managed ClickHouse, if any
 	if *ch.addr == "" {
 		dir, err := filepath.Abs(filepath.Join(*dataDir, "clickhouse"))
 		if err != nil {
 			return err
 		}
-		srv, stop, err := startClickHouse(ctx, log, chserver.Config{Dir: dir, NativePort: *chNative, HTTPPort: *chHTTP, Logger: log})
+		chCfg := chserver.Config{Dir: dir, NativePort: *chNative, HTTPPort: *chHTTP, Logger: log}
+		srv, _, err := startClickHouse(ctx, log, chCfg) // the supervisor stops it
 		if err != nil {
 			return err
 		}
-		defer stop()
+		sup = newSupervisor(srv, chCfg, log)
+		defer sup.stop()
 		*ch.addr = srv.NativeAddr()
 		lines = append(lines,
 			"ClickHouse native   "+srv.NativeAddr()+"   (clickhouse-client --host 127.0.0.1 --port "+portOf(srv.NativeAddr())+" --user analyst)",
@@ -85,12 +88,12 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		lines = append(lines, "Kafka brokers       "+*k.brokers+"   (external)")
 	}
-	p, err := newPipeline(ctx, log, k, ch, inf, &rf, *httpAddr, auth, *af.accessLog)
+	p, err := newPipeline(log, k, ch, inf, &rf, *httpAddr, auth, *af.accessLog)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	in, srv := p.in, p.srv
+	srv := p.srv
 	lines = append(lines,
 		"HTTP API            http://"+srv.Addr()+"/   (/console/ /v1/feed?user_id=1 /v1/products/{id}/similar /v1/brands/{id}/influencers /v1/influencers/{id} /v1/plans /openapi.json /healthz /readyz /metrics)",
 		"Ranking model       "+*rf.snapshot+fmt.Sprintf("   (retrained every %s)", *rf.every),
@@ -114,9 +117,11 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	fmt.Fprintf(os.Stdout, "\nVetrina is up. Ctrl-C stops everything.\n\n  %s\n\n", strings.Join(lines, "\n  "))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return in.Run(gctx) })
-	g.Go(func() error { return srv.Run(gctx) })
-	p.ms.run(gctx, g)
+	if sup != nil {
+		p.reg.MustRegister(sup.restarts)
+		g.Go(func() error { return sup.run(gctx) })
+	}
+	p.run(gctx, g)
 	g.Go(func() error { return gcpace.Run(gctx, gcHeadroom(), log) })
 	if *simRate > 0 {
 		g.Go(func() error {
