@@ -47,10 +47,10 @@ eval: build
 	$(BIN) eval ranking --interactions $(CJ_SAMPLE) $(if $(MOVIELENS),--movielens $(MOVIELENS))
 
 FUZZTIME ?= 30s
-## fuzz: each fuzz target for FUZZTIME: the event decoder and the API's parsers
+## fuzz: each fuzz target for FUZZTIME: the event decoder, the API's parsers, and plans over odd catalog values
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event
-	for t in FuzzFeedQuery FuzzQueryValues FuzzBrandQuery FuzzPlanBody; do \
+	for t in FuzzFeedQuery FuzzQueryValues FuzzBrandQuery FuzzPlanBody FuzzPlanCatalog; do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./api || exit 1; \
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./api/token
@@ -59,7 +59,7 @@ fuzz:
 ## by time can fail in Go 1.26 with a bare "context deadline exceeded" when its time is up (go.dev/issue/75804)
 fuzz-ci:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 150000x ./event
-	for tc in FuzzFeedQuery:40000 FuzzQueryValues:60000 FuzzBrandQuery:12000 FuzzPlanBody:12000; do \
+	for tc in FuzzFeedQuery:40000 FuzzQueryValues:60000 FuzzBrandQuery:12000 FuzzPlanBody:12000 FuzzPlanCatalog:2000; do \
 		$(GO) test -run '^$$' -fuzz "^$${tc%%:*}\$$" -fuzztime "$${tc#*:}x" ./api || exit 1; \
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30000x ./api/token

@@ -7,14 +7,19 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +51,9 @@ type Config struct {
 	// Auth holds the API tokens the feed and brand routes require (nil: no
 	// authentication, for tests and local experiments only).
 	Auth *Auth
+	// ReadTimeout bounds reading a request, headers and body (default 15
+	// s): a plan body that has not arrived by then is answered 408.
+	ReadTimeout time.Duration
 	// AccessLog says which requests are logged: AccessLogErrors (the
 	// default), AccessLogAll or AccessLogOff.
 	AccessLog string
@@ -76,12 +84,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = readTimeout
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 	m := newMetrics(cfg.Registerer)
 	handle := func(route string, a access, h http.HandlerFunc) {
 		s.routes = append(s.routes, Route{Pattern: route, access: a})
-		mux.Handle(route, s.instrument(m, route, s.guard(a, h)))
+		mux.Handle(route, s.instrument(m, route, limitQuery(s.guard(a, h))))
 	}
 	handle("GET /healthz", public, s.healthz)
 	handle("GET /readyz", public, s.readyz)
@@ -101,10 +112,13 @@ func New(cfg Config) (*Server, error) {
 			handle("POST /v1/admin/profiles/refresh", adminAccess, s.refreshProfiles)
 		}
 	}
+	// What no route takes: a 404 or 405 problem document, not the mux's
+	// text (not a Route: it is no part of the contract's paths).
+	mux.Handle("/", s.instrument(m, unroutedLabel, limitQuery(s.unrouted(mux))))
 	s.srv = &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		ReadHeaderTimeout: min(5*time.Second, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -116,6 +130,9 @@ func New(cfg Config) (*Server, error) {
 	s.ln = ln
 	return s, nil
 }
+
+// readTimeout is Config.ReadTimeout's default.
+const readTimeout = 15 * time.Second
 
 // Route is one registered route.
 type Route struct {
@@ -160,8 +177,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 type readiness struct {
@@ -187,14 +204,36 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !out.Ready {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, out)
+	s.writeJSON(w, r, code, out)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+// writeJSON answers v as JSON with code. The body is encoded before
+// anything is sent: a value that does not encode (a NaN or an infinity
+// that escaped the maths) is logged and answered as a 500 problem, which
+// the metrics count as one, never as a 200 with an empty body.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			jsonBuffers.Put(buf)
+		}
+	}()
+	if err := jsonEncode(buf, v); err != nil {
+		id := w.Header().Get("X-Request-Id")
+		s.log.Error("api: encoding the answer failed", "request_id", id, "path", r.URL.Path, "err", err)
+		problem(w, r, http.StatusInternalServerError, "internal error", "the answer could not be encoded; quote request id "+id+" to the server's operators")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
-	_ = jsonEncode(w, v)
+	_, _ = w.Write(buf.Bytes())
 }
+
+// jsonBuffers hold encoded answers between requests.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // jsonEncode writes v as JSON; <, > and & stay as they are (the API's
 // answers are not embedded in HTML).
@@ -202,4 +241,61 @@ func jsonEncode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// maxQuery bounds the raw query string of every route.
+const maxQuery = 1024
+
+// limitQuery answers 400 to a request whose query string is longer than
+// maxQuery, on every route, before its token is checked.
+func limitQuery(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.RawQuery) > maxQuery {
+			problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// unroutedLabel is the route label of the metrics and the access log for
+// requests no route takes.
+const unroutedLabel = "unrouted"
+
+// routeMethods are the methods a path is probed with for a 405's Allow.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// unrouted answers what no route takes, as a problem document: 405 with
+// Allow when the path has routes for other methods, a redirect to a
+// subtree's slash (/console → /console/), else 404. Only requests that
+// miss every route get here: the routes themselves pay nothing for it.
+func (s *Server) unrouted(mux *http.ServeMux) http.HandlerFunc {
+	routed := func(r *http.Request, method, path string) bool {
+		probe := *r
+		u := *r.URL
+		u.Path, u.RawPath = path, ""
+		probe.URL, probe.Method = &u, method
+		_, pattern := mux.Handler(&probe)
+		return pattern != "" && pattern != "/"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range routeMethods {
+			if routed(r, m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		switch {
+		case len(allow) > 0:
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem(w, r, http.StatusMethodNotAllowed, "method not allowed",
+				fmt.Sprintf("%s %s is not a route; this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		case !strings.HasSuffix(r.URL.Path, "/") && routed(r, r.Method, r.URL.Path+"/"):
+			u := *r.URL
+			u.Path, u.RawPath = r.URL.Path+"/", ""
+			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+		default:
+			problem(w, r, http.StatusNotFound, "not found", "no route has the path "+strconv.Quote(r.URL.Path)+"; the routes are in /openapi.json")
+		}
+	}
 }

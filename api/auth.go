@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/vetrina/vetrina/api/token"
+	"github.com/vetrina/vetrina/matching"
 )
 
 // Who may call what is set by the tokens' scopes (package token):
@@ -33,7 +35,7 @@ type Principal struct {
 	Admin  bool
 	Feed   bool
 	Brands []uint64 // sorted
-	limit  *bucket
+	limit  *rate.Limiter
 }
 
 // Brand reports whether p may see brand id's data. A nil principal (no
@@ -48,6 +50,15 @@ func (p *Principal) Brand(id uint64) bool {
 
 // Unrestricted reports whether p sees every brand.
 func (p *Principal) Unrestricted() bool { return p == nil || p.Admin }
+
+// visible returns what p may see of brands' sponsored lives, as matching
+// takes it: nil for every brand's, else p's brands'.
+func (p *Principal) visible() matching.Visible {
+	if p.Unrestricted() {
+		return nil
+	}
+	return p.Brand
+}
 
 func (p *Principal) scopes() string {
 	var s []string
@@ -80,7 +91,7 @@ func NewAuth(s *token.Set) *Auth {
 func (a *Auth) Set(s *token.Set) {
 	m := make(map[token.Hash]*Principal, s.Len())
 	for h, g := range s.All() {
-		m[h] = &Principal{Name: g.Name, Admin: g.Admin, Feed: g.Feed, Brands: g.Brands, limit: newBucket(g.Rate, 2*g.Rate)}
+		m[h] = &Principal{Name: g.Name, Admin: g.Admin, Feed: g.Feed, Brands: g.Brands, limit: rate.NewLimiter(rate.Limit(g.Rate), g.Burst)}
 	}
 	a.principals.Store(&m)
 }
@@ -148,10 +159,10 @@ func (s *Server) guard(a access, h http.Handler) http.Handler {
 				fmt.Sprintf("token %q has scopes [%s]; this route needs %s", p.Name, p.scopes(), need))
 			return
 		}
-		if wait := p.limit.take(time.Now()); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		if now := time.Now(); !p.limit.AllowN(now, 1) {
+			w.Header().Set("Retry-After", strconv.FormatInt(retryAfter(p.limit, now), 10))
 			problem(w, r, http.StatusTooManyRequests, "rate limit exceeded",
-				fmt.Sprintf("token %q is limited to %g requests per second", p.Name, p.limit.rate))
+				fmt.Sprintf("token %q is limited to %g requests per second (burst %d)", p.Name, float64(p.limit.Limit()), p.limit.Burst()))
 			return
 		}
 		if sw, ok := w.(*statusWriter); ok {
@@ -183,30 +194,17 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// bucket is a token bucket: rate tokens per second, up to burst.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
+// maxRetryAfter bounds Retry-After (a day): a token slower than that is
+// told to come back tomorrow, not in centuries.
+const maxRetryAfter = 24 * 60 * 60
 
-func newBucket(rate, burst float64) *bucket {
-	return &bucket{rate: rate, burst: burst, tokens: burst}
-}
-
-// take takes one token at now, or returns how long until one is there.
-func (b *bucket) take(now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+// retryAfter returns the whole seconds until lim has a request's token
+// again, at least 1 and at most maxRetryAfter.
+func retryAfter(lim *rate.Limiter, now time.Time) int64 {
+	need := 1 - lim.TokensAt(now)
+	secs := math.Ceil(need / float64(lim.Limit()))
+	if !(secs >= 1) { // NaN too
+		return 1
 	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return int64(min(secs, maxRetryAfter))
 }

@@ -101,12 +101,12 @@ type Me struct {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if p == nil {
-		writeJSON(w, http.StatusOK, Me{Name: "anonymous (authentication off)", Scopes: []string{token.ScopeAdmin}, Admin: true, Brands: []uint64{}})
+		s.writeJSON(w, r, http.StatusOK, Me{Name: "anonymous (authentication off)", Scopes: []string{token.ScopeAdmin}, Admin: true, Brands: []uint64{}})
 		return
 	}
 	out := Me{Name: p.Name, Scopes: []string{}, Admin: p.Admin, Brands: append([]uint64{}, p.Brands...)}
-	if s := p.scopes(); s != "" {
-		out.Scopes = strings.Split(s, ", ")
+	if sc := p.scopes(); sc != "" {
+		out.Scopes = strings.Split(sc, ", ")
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, r, http.StatusOK, out)
 }

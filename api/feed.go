@@ -19,17 +19,13 @@ type Feeder interface {
 	Similar(ctx context.Context, productID uint64, limit int) (*ranking.Similar, error)
 }
 
-// maxQuery bounds the raw query string of the feed endpoints.
-const maxQuery = 1024
-
 // feed serves GET /v1/feed?user_id=&limit=&cursor=.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.RawQuery) > maxQuery {
-		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
+	var q [3]string // user_id, limit, cursor
+	if dup := queryValues(r.URL.RawQuery, feedParams[:], q[:]); dup >= 0 {
+		repeated(w, r, feedParams[dup])
 		return
 	}
-	var q [3]string // user_id, limit, cursor
-	queryValues(r.URL.RawQuery, feedParams[:], q[:])
 	uid := q[0]
 	if uid == "" {
 		problem(w, r, http.StatusBadRequest, "missing user_id", "user_id is required: an unsigned 64-bit integer")
@@ -66,10 +62,6 @@ var feedBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); retur
 
 // similar serves GET /v1/products/{id}/similar?limit=.
 func (s *Server) similar(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.RawQuery) > maxQuery {
-		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
-		return
-	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
 		problem(w, r, http.StatusBadRequest, "malformed product id", "the product id must be an unsigned 64-bit integer")
@@ -84,7 +76,10 @@ func (s *Server) similar(w http.ResponseWriter, r *http.Request) {
 		rankingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sim)
+	if sim.Items == nil {
+		sim.Items = []ranking.FeedItem{} // the contract's items are an array, never null
+	}
+	s.writeJSON(w, r, http.StatusOK, sim)
 }
 
 // feedParams are the parameters the feed reads, in queryValues' order.
@@ -93,8 +88,10 @@ var feedParams = [...]string{"user_id", "limit", "cursor"}
 // queryValues sets vals[i] to the first value of the parameter names[i] in
 // the raw query, as url.ParseQuery followed by Get would, without building
 // the map: the feed is the hottest route. Malformed pairs are skipped, as
-// URL.Query skips them. names holds at most 64 parameters.
-func queryValues(raw string, names, vals []string) {
+// URL.Query skips them. names holds at most 64 parameters. It returns the
+// index of the first parameter given more than once, else -1.
+func queryValues(raw string, names, vals []string) (dup int) {
+	dup = -1
 	var found uint64 // bit i: names[i] has its first value
 	for raw != "" {
 		var pair string
@@ -108,6 +105,9 @@ func queryValues(raw string, names, vals []string) {
 			continue
 		}
 		i := slices.Index(names, key)
+		if i >= 0 && found&(1<<i) != 0 && dup < 0 {
+			dup = i
+		}
 		if i < 0 || found&(1<<i) != 0 {
 			continue
 		}
@@ -116,10 +116,33 @@ func queryValues(raw string, names, vals []string) {
 			found |= 1 << i
 		}
 	}
+	return dup
+}
+
+// repeated answers 400 to a query that gives a parameter twice: which
+// value was meant is not for the server to guess.
+func repeated(w http.ResponseWriter, r *http.Request, name string) {
+	problem(w, r, http.StatusBadRequest, "bad query", name+" is given more than once")
+}
+
+// onceEach returns the first parameter of names that qs holds more than
+// once, or "".
+func onceEach(qs url.Values, names ...string) string {
+	for _, n := range names {
+		if len(qs[n]) > 1 {
+			return n
+		}
+	}
+	return ""
 }
 
 func limitParam(w http.ResponseWriter, r *http.Request) (int, bool) {
-	return parseLimit(w, r, r.URL.Query().Get("limit"))
+	qs := r.URL.Query()
+	if d := onceEach(qs, "limit"); d != "" {
+		repeated(w, r, d)
+		return 0, false
+	}
+	return parseLimit(w, r, qs.Get("limit"))
 }
 
 func parseLimit(w http.ResponseWriter, r *http.Request, l string) (int, bool) {

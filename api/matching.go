@@ -2,12 +2,13 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -47,7 +48,7 @@ func (s *Server) refreshProfiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.cfg.Matching.Model()
-	writeJSON(w, http.StatusOK, ProfilesRefreshed{AsOf: m.AsOf, Influencers: m.NumInfluencers(), Seconds: time.Since(start).Seconds()})
+	s.writeJSON(w, r, http.StatusOK, ProfilesRefreshed{AsOf: m.AsOf, Influencers: m.NumInfluencers(), Seconds: time.Since(start).Seconds()})
 }
 
 // refreshTimeout bounds how long POST /v1/admin/profiles/refresh may take.
@@ -70,10 +71,6 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) (*matching.Model,
 
 // brandInfluencers serves GET /v1/brands/{id}/influencers.
 func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.RawQuery) > maxQuery {
-		problem(w, r, http.StatusBadRequest, "query too long", "the query string is longer than 1024 bytes")
-		return
-	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
 		problem(w, r, http.StatusBadRequest, "malformed brand id", "the brand id must be an unsigned 64-bit integer")
@@ -84,7 +81,11 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	qs := r.URL.Query()
-	q := matching.Query{Category: qs.Get("category"), Country: qs.Get("country"), Sort: qs.Get("sort")}
+	if d := onceEach(qs, "limit", "sort", "category", "country", "min_followers", "max_fee", "commission", "cursor"); d != "" {
+		repeated(w, r, d)
+		return
+	}
+	q := matching.Query{Category: qs.Get("category"), Country: qs.Get("country"), Sort: qs.Get("sort"), Visible: principal(r).visible()}
 	var bad error
 	intParam := func(name string, dst *int) {
 		if v := qs.Get(name); v != "" && bad == nil {
@@ -137,7 +138,7 @@ func (s *Server) brandInfluencers(w http.ResponseWriter, r *http.Request) {
 	if end := q.Offset + len(res.Items); len(res.Items) > 0 && end < res.Matched && end < matching.MaxLimit {
 		res.NextCursor = ranking.EncodeCursor(end)
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, res)
 }
 
 // influencer serves GET /v1/influencers/{id}.
@@ -151,56 +152,35 @@ func (s *Server) influencer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inf, ok := m.Influencer(id)
+	// A brand token sees no other brand's sponsored lives, neither listed
+	// nor in totals (matching.Model.View).
+	inf, ok := m.InfluencerFor(id, principal(r).visible())
 	if !ok {
 		problem(w, r, http.StatusNotFound, "unknown influencer", fmt.Sprintf("influencer %d is not in the catalog", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, InfluencerProfile{Influencer: visibleTo(principal(r), inf), AsOf: m.AsOf})
-}
-
-// visibleTo returns inf as p may see it: a brand token does not see the
-// lives other brands sponsored (who sponsored them and what they sold);
-// aggregates over all lives stay.
-func visibleTo(p *Principal, inf *matching.Influencer) *matching.Influencer {
-	if p.Unrestricted() {
-		return inf
-	}
-	c := *inf
-	c.PastLives = nil
-	for _, l := range inf.PastLives {
-		if l.SponsorBrandID == 0 || p.Brand(l.SponsorBrandID) {
-			c.PastLives = append(c.PastLives, l)
-		}
-	}
-	if c.PastLives == nil {
-		c.PastLives = []matching.LiveSummary{}
-	}
-	return &c
+	s.writeJSON(w, r, http.StatusOK, InfluencerProfile{Influencer: inf, AsOf: m.AsOf})
 }
 
 // plan serves POST /v1/plans.
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxPlanBody)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	var req matching.PlanRequest
-	err := dec.Decode(&req)
-	if err == nil {
-		// One JSON object: anything after it is a malformed request, not
-		// a second one to ignore.
-		if _, err = dec.Token(); err == io.EOF {
-			err = nil
-		} else if err == nil {
-			err = errors.New("unexpected data after the JSON object")
-		}
-	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPlanBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var netErr net.Error
+		switch {
+		case errors.As(err, &tooBig):
 			problem(w, r, http.StatusRequestEntityTooLarge, "request too large", fmt.Sprintf("a plan request is at most %d bytes", maxPlanBody))
-			return
+		case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+			w.Header().Set("Connection", "close")
+			problem(w, r, http.StatusRequestTimeout, "request timeout", fmt.Sprintf("the request body did not arrive within %s", s.cfg.ReadTimeout))
+		default:
+			problem(w, r, http.StatusBadRequest, "request body unreadable", "the request body could not be read: the connection failed or the body was shorter than its Content-Length")
 		}
+		return
+	}
+	req, err := decodePlanRequest(data)
+	if err != nil {
 		problem(w, r, http.StatusBadRequest, "malformed plan request", err.Error())
 		return
 	}
@@ -216,12 +196,12 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := m.Plan(r.Context(), req, matching.PlanOptions{})
+	res, err := m.Plan(r.Context(), req, matching.PlanOptions{Visible: principal(r).visible()})
 	if err != nil {
 		s.matchingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, res)
 }
 
 func (s *Server) matchingError(w http.ResponseWriter, r *http.Request, err error) {

@@ -557,9 +557,9 @@ func TestMatching_BadPlansAre400(t *testing.T) {
 		code int
 		word string
 	}{
-		"empty body":       {``, 400, "EOF"},
-		"malformed JSON":   {`{"brands":[{"brand_id":1,`, 400, "EOF"},
-		"not an object":    {`[1,2]`, 400, "cannot unmarshal"},
+		"empty body":       {``, 400, "the body is empty"},
+		"malformed JSON":   {`{"brands":[{"brand_id":1,`, 400, "ends early"},
+		"not an object":    {`[1,2]`, 400, "want a JSON object, got array"},
 		"unknown field":    {`{"brands":[{"brand_id":1,"lives":1}],"budget":5}`, 400, "unknown field"},
 		"unknown nested":   {`{"brands":[{"brand_id":1,"lives":1,"max_lives":2}]}`, 400, "unknown field"},
 		"wrong type":       {`{"brands":[{"brand_id":1,"lives":1,"budget":"lots"}]}`, 400, "budget"},

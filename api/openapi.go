@@ -2,13 +2,17 @@ package api
 
 import (
 	_ "embed"
+	"maps"
+	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vetrina/vetrina/event"
 	"github.com/vetrina/vetrina/matching"
 	"github.com/vetrina/vetrina/ranking"
 )
@@ -34,6 +38,38 @@ type param struct {
 	name, in, typ, desc string
 	required            bool
 	enum                []string
+	// bounds are schema keywords (minimum, maximum, …) besides the type's.
+	bounds map[string]any
+}
+
+// Bounds of parameters and bodies, as the handlers check them.
+var (
+	idBounds       = map[string]any{"minimum": 0, "maximum": uint64(math.MaxUint64)}
+	feedLimit      = map[string]any{"minimum": 1, "maximum": 100}
+	rankLimit      = map[string]any{"minimum": 1, "maximum": matching.MaxLimit}
+	nonNegative    = map[string]any{"minimum": 0}
+	commissionSpan = map[string]any{"minimum": 0, "exclusiveMaximum": 1}
+	// feeBounds: a fee is 0 (none or unknown) or a cent to event.MaxFee.
+	feeBounds = map[string]any{"anyOf": []any{map[string]any{"const": 0}, map[string]any{"minimum": event.MinFee, "maximum": event.MaxFee}}}
+)
+
+// bodyBounds are schema keywords added to properties of the named
+// components: the request's bounds that Go types do not say.
+var bodyBounds = map[string]map[string]map[string]any{
+	"PlanRequest": {
+		"objective":   {"enum": []string{matching.ObjectiveGMV, matching.ObjectiveProfit}},
+		"commission":  commissionSpan,
+		"brands":      {"minItems": 1, "maxItems": matching.DefaultMaxBrands},
+		"influencers": {"maxItems": matching.DefaultMaxInfluencers},
+	},
+	"PlanBrand": {
+		"budget": {"minimum": 0, "maximum": matching.MaxBudget},
+		"lives":  {"minimum": 1, "maximum": matching.MaxPlanLives},
+	},
+	"PlanInfluencer": {
+		"capacity": {"minimum": 1, "maximum": matching.MaxPlanLives},
+		"fee":      feeBounds,
+	},
 }
 
 // operation describes one route for the contract.
@@ -64,32 +100,32 @@ var operations = []operation{
 		response: Me{}},
 	{pattern: "GET /v1/feed", summary: "A page of the user's feed: products with a score and a reason each. Unknown users get a non-personal feed.", scope: feedAccess,
 		params: []param{
-			{name: "user_id", in: "query", typ: "integer", required: true, desc: "the user (unsigned 64-bit)"},
-			{name: "limit", in: "query", typ: "integer", desc: "products per page (default 20, at most 100)"},
+			{name: "user_id", in: "query", typ: "integer", required: true, desc: "the user (unsigned 64-bit)", bounds: idBounds},
+			{name: "limit", in: "query", typ: "integer", desc: "products per page (default 20, at most 100)", bounds: feedLimit},
 			{name: "cursor", in: "query", typ: "string", desc: "next_cursor of the previous page"},
 		}, response: ranking.Feed{}, errors: []int{400, 503}},
 	{pattern: "GET /v1/products/{id}/similar", summary: "Products similar to a product: its item neighbours, then trending in its category.", scope: feedAccess,
 		params: []param{
-			{name: "id", in: "path", typ: "integer", required: true, desc: "the product"},
-			{name: "limit", in: "query", typ: "integer", desc: "products (default 20, at most 100)"},
+			{name: "id", in: "path", typ: "integer", required: true, desc: "the product", bounds: idBounds},
+			{name: "limit", in: "query", typ: "integer", desc: "products (default 20, at most 100)", bounds: feedLimit},
 		}, response: ranking.Similar{}, errors: []int{400, 404, 503}},
 	{pattern: "GET /v1/brands/{id}/influencers", summary: "Influencers ranked for a sponsored live of the brand, with predicted GMV (P10/P50/P90), its factors and reasons.", scope: brandAccess,
 		params: []param{
-			{name: "id", in: "path", typ: "integer", required: true, desc: "the brand (a brand token sees only its own)"},
-			{name: "limit", in: "query", typ: "integer", desc: "influencers (default 20, at most 200)"},
+			{name: "id", in: "path", typ: "integer", required: true, desc: "the brand (a brand token sees only its own)", bounds: idBounds},
+			{name: "limit", in: "query", typ: "integer", desc: "influencers (default 20, at most 200)", bounds: rankLimit},
 			{name: "sort", in: "query", typ: "string", enum: []string{"p50", "p10", "gmv", "roi"}, desc: "ranking criterion (default p50; p10 for the cautious)"},
 			{name: "category", in: "query", typ: "string", desc: "only influencers in this category"},
 			{name: "country", in: "query", typ: "string", desc: "only influencers of this country (ISO 3166 alpha-2)"},
-			{name: "min_followers", in: "query", typ: "integer", desc: "at least this many followers"},
-			{name: "max_fee", in: "query", typ: "number", desc: "a fee of at most this much (EUR)"},
-			{name: "commission", in: "query", typ: "number", desc: "the app's commission on GMV used for ROI (default 0.25)"},
+			{name: "min_followers", in: "query", typ: "integer", desc: "at least this many followers", bounds: idBounds},
+			{name: "max_fee", in: "query", typ: "number", desc: "a fee of at most this much (EUR)", bounds: nonNegative},
+			{name: "commission", in: "query", typ: "number", desc: "the app's commission on GMV used for ROI (default 0.25)", bounds: commissionSpan},
 			{name: "cursor", in: "query", typ: "string", desc: "next_cursor of the previous page (pages end at the 200 best)"},
 		}, response: matching.Ranking{}, errors: []int{400, 404, 503}},
 	{pattern: "GET /v1/influencers/{id}", summary: "An influencer's profile: reach, engagement, conversion, audience, authenticity and past lives (a brand token sees no other brand's sponsorships).", scope: brandAccess,
-		params:   []param{{name: "id", in: "path", typ: "integer", required: true, desc: "the influencer"}},
+		params:   []param{{name: "id", in: "path", typ: "integer", required: true, desc: "the influencer", bounds: idBounds}},
 		response: InfluencerProfile{}, errors: []int{400, 404, 503}},
 	{pattern: "POST /v1/plans", summary: "The assignment of influencers to brands that maximises expected GMV (or profit) within budgets and capacities, with its gap to the LP bound.", scope: brandAccess,
-		body: matching.PlanRequest{}, response: matching.PlanResult{}, errors: []int{400, 404, 413, 503}},
+		body: matching.PlanRequest{}, response: matching.PlanResult{}, errors: []int{400, 404, 408, 413, 503}},
 	{pattern: "POST /v1/admin/profiles/refresh", summary: "Recomputes the influencer and brand profiles now (they are also recomputed every --profiles-every); answers once the new ones are in use.", scope: adminAccess,
 		response: ProfilesRefreshed{}, errors: []int{503}},
 }
@@ -108,6 +144,7 @@ func OpenAPI() map[string]any {
 			if p.typ == "integer" {
 				sch["minimum"] = 0
 			}
+			maps.Copy(sch, p.bounds)
 			if len(p.enum) > 0 {
 				sch["enum"] = p.enum
 			}
@@ -130,7 +167,9 @@ func OpenAPI() map[string]any {
 		default:
 			responses["200"] = map[string]any{"description": "OK", "content": map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}}
 		}
-		codes := append([]int(nil), op.errors...)
+		// Every route answers 400 to a query string over 1 KiB and 500
+		// when it fails.
+		codes := append([]int{400, 500}, op.errors...)
 		switch op.scope {
 		case public:
 		default:
@@ -142,6 +181,7 @@ func OpenAPI() map[string]any {
 			}
 		}
 		sort.Ints(codes)
+		codes = slices.Compact(codes)
 		problemRef := map[string]any{"$ref": "#/components/schemas/Problem"}
 		for _, c := range codes {
 			if c == 503 && op.pattern == "GET /readyz" {
@@ -234,7 +274,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return map[string]any{"type": "integer"}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer", "minimum": 0}
+		return map[string]any{"type": "integer", "minimum": 0, "maximum": uint64(1)<<(t.Bits()-1) - 1 + uint64(1)<<(t.Bits()-1)}
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.String:
@@ -307,6 +347,11 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			props[name] = g.schema(f.Type)
+			if b := bodyBounds[schemaName(t)][name]; b != nil {
+				sch := maps.Clone(props[name].(map[string]any))
+				maps.Copy(sch, b)
+				props[name] = sch
+			}
 			if !strings.Contains(opts, "omitempty") {
 				required = append(required, name)
 			}

@@ -123,6 +123,20 @@ func checkSchema(doc map[string]any, sch map[string]any, v any, at string) error
 	if !slices.Contains(types, kind) && !(kind == "integer" && slices.Contains(types, "number")) {
 		return fmt.Errorf("%s: %s value %v, schema says %v", at, kind, v, types)
 	}
+	if c, ok := sch["const"]; ok && v != c {
+		return fmt.Errorf("%s: %v, schema says const %v", at, v, c)
+	}
+	if enum, ok := sch["enum"].([]any); ok && !slices.Contains(enum, v) {
+		return fmt.Errorf("%s: %v is not one of %v", at, v, enum)
+	}
+	if x, ok := v.(float64); ok {
+		if lo, ok := sch["minimum"].(float64); ok && x < lo {
+			return fmt.Errorf("%s: %v below the minimum %v", at, x, lo)
+		}
+		if hi, ok := sch["maximum"].(float64); ok && x > hi {
+			return fmt.Errorf("%s: %v above the maximum %v", at, x, hi)
+		}
+	}
 	switch x := v.(type) {
 	case []any:
 		items, _ := sch["items"].(map[string]any)

@@ -16,12 +16,21 @@ func FuzzQueryValues(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		var got [3]string
-		queryValues(raw, feedParams[:], got[:])
+		dup := queryValues(raw, feedParams[:], got[:])
 		want, _ := url.ParseQuery(raw) // as URL.Query: errors dropped, good pairs kept
+		wantDup := -1
 		for i, name := range feedParams {
 			if got[i] != want.Get(name) {
 				t.Fatalf("query %q: %s = %q, net/url says %q", raw, name, got[i], want.Get(name))
 			}
+			if len(want[name]) > 1 && wantDup < 0 {
+				wantDup = i
+			}
+		}
+		// The first name, in feedParams' order, given twice (0 of them
+		// pairs by net/url's count).
+		if (dup >= 0) != (wantDup >= 0) || dup >= 0 && len(want[feedParams[dup]]) < 2 {
+			t.Fatalf("query %q: repeated parameter %d, net/url counts %v", raw, dup, want)
 		}
 	})
 }

@@ -19,11 +19,11 @@ import (
 // row here fails the test.
 func TestScopes_EveryRouteTimesEveryToken(t *testing.T) {
 	toks, plain := tokenDoc(t, map[string]token.Entry{
-		"feed":    {Scopes: []string{"feed"}, Rate: 1e6},
-		"brand1":  {Scopes: []string{"brand:1"}, Rate: 1e6},
-		"brand2":  {Scopes: []string{"brand:2"}, Rate: 1e6},
-		"brand13": {Scopes: []string{"brand:1", "brand:3"}, Rate: 1e6},
-		"admin":   {Scopes: []string{"admin"}, Rate: 1e6},
+		"feed":    {Scopes: []string{"feed"}, Rate: token.MaxRate},
+		"brand1":  {Scopes: []string{"brand:1"}, Rate: token.MaxRate},
+		"brand2":  {Scopes: []string{"brand:2"}, Rate: token.MaxRate},
+		"brand13": {Scopes: []string{"brand:1", "brand:3"}, Rate: token.MaxRate},
+		"admin":   {Scopes: []string{"admin"}, Rate: token.MaxRate},
 	})
 	plain["none"], plain["bad"] = "", "vt_bad"
 	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Feed: trainedRanker(t), Matching: readyService(t), Auth: api.NewAuth(toks)})

@@ -108,11 +108,22 @@ func randPrice(r *rand.Rand) float64 {
 	case 1:
 		return math.Round(r.Float64()*100000) / 100
 	case 2:
-		return r.ExpFloat64() * 1e10
+		return min(r.ExpFloat64()*1e7, MaxPrice)
 	case 3:
-		return []float64{5e-324, 1e-300, math.MaxFloat64, 0.1, 1e21, 123456789.125}[r.Intn(6)]
+		return []float64{5e-324, 1e-300, MaxPrice, 0.1, 0.01, 123456789.125}[r.Intn(6)]
 	}
 	return r.Float64() * 1000
+}
+
+// randFee returns a fee as the contract takes it: 0, or MinFee to MaxFee.
+func randFee(r *rand.Rand) float64 {
+	switch r.Intn(4) {
+	case 0:
+		return 0
+	case 1:
+		return []float64{MinFee, MaxFee, 0.1, 1234567.125}[r.Intn(4)]
+	}
+	return math.Round(MinFee*100+r.Float64()*100000) / 100
 }
 
 func randCurrency(r *rand.Rand) string {
@@ -155,10 +166,10 @@ func randInfluencer(r *rand.Rand) *Influencer {
 	return &Influencer{
 		InfluencerID: randID(r),
 		Handle:       randString(r, 30, 256, true),
-		Followers:    []uint64{0, uint64(r.Intn(1e6)), r.Uint64()}[r.Intn(3)],
+		Followers:    []uint64{0, uint64(r.Intn(1e6)), r.Uint64() % (MaxFollowers + 1)}[r.Intn(3)],
 		Country:      randString(r, 10, 64, false),
 		Categories:   cats,
-		Fee:          []float64{0, randPrice(r)}[r.Intn(2)],
+		Fee:          randFee(r),
 		UpdatedAt:    randTime(r),
 	}
 }
@@ -183,7 +194,7 @@ func randLive(r *rand.Rand) *Live {
 		UpdatedAt:    randTime(r),
 	}
 	if r.Intn(2) == 0 {
-		l.SponsorBrandID, l.Fee = randID(r), randPrice(r)
+		l.SponsorBrandID, l.Fee = randID(r), randFee(r)
 	}
 	if r.Intn(2) == 0 {
 		// Between started_at and the latest time accepted.

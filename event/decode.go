@@ -179,12 +179,26 @@ func (d *Decoder) nonNegative() (float64, *Error) {
 	return f, err
 }
 
-// optNonNegative reads an optional non-negative number; null means 0.
-func (d *Decoder) optNonNegative() (float64, *Error) {
+// price reads a price: 0 to MaxPrice.
+func (d *Decoder) price() (float64, *Error) {
+	f, err := d.nonNegative()
+	if err == nil && f > MaxPrice {
+		err = &Error{Reason: ReasonOutOfRange, Field: d.s.field, Msg: "more than the maximum price " + strconv.Itoa(MaxPrice)}
+	}
+	return f, err
+}
+
+// optFee reads an optional fee: null or 0 (unknown, or none), else
+// MinFee to MaxFee.
+func (d *Decoder) optFee() (float64, *Error) {
 	if d.s.isNull() {
 		return 0, nil
 	}
-	return d.nonNegative()
+	f, err := d.nonNegative()
+	if err == nil && (f > 0 && f < MinFee || f > MaxFee) {
+		err = &Error{Reason: ReasonOutOfRange, Field: d.s.field, Msg: "want 0 (unknown) or 0.01 to " + strconv.Itoa(MaxFee) + " EUR, got " + strconv.FormatFloat(f, 'g', -1, 64)}
+	}
+	return f, err
 }
 
 // requiredTime reads a required time field and checks its range.

@@ -39,7 +39,7 @@ func (d *Decoder) Product(data []byte, p *Product) error {
 			}
 		case "price":
 			if err = d.notNull("price"); err == nil {
-				p.Price, err = d.nonNegative()
+				p.Price, err = d.price()
 				seen |= 1 << 4
 			}
 		case "currency":
@@ -139,7 +139,9 @@ func (d *Decoder) Influencer(data []byte, in *Influencer) error {
 			}
 		case "followers":
 			if err = d.notNull("followers"); err == nil {
-				in.Followers, err = d.s.uint()
+				if in.Followers, err = d.s.uint(); err == nil && in.Followers > MaxFollowers {
+					err = &Error{Reason: ReasonOutOfRange, Field: "followers", Msg: "more than " + strconv.Itoa(MaxFollowers)}
+				}
 				seen |= 1 << 2
 			}
 		case "country":
@@ -157,7 +159,7 @@ func (d *Decoder) Influencer(data []byte, in *Influencer) error {
 			}
 		case "fee":
 			d.s.field = "fee"
-			in.Fee, err = d.optNonNegative()
+			in.Fee, err = d.optFee()
 		case "updated_at":
 			if err = d.notNull("updated_at"); err == nil {
 				if in.UpdatedAt, err = d.s.time(); err == nil {
@@ -206,7 +208,7 @@ func (d *Decoder) Live(data []byte, l *Live) error {
 			l.SponsorBrandID, err = d.optID()
 		case "fee":
 			d.s.field = "fee"
-			l.Fee, err = d.optNonNegative()
+			l.Fee, err = d.optFee()
 		case "product_ids":
 			d.s.field = "product_ids"
 			l.ProductIDs = nil

@@ -197,8 +197,8 @@ func (d *Decoder) Purchase(data []byte, p *Purchase) error {
 			if err = d.notNull("quantity"); err == nil {
 				var n int64
 				if n, err = d.s.int(); err == nil {
-					if n < 1 || n > 1_000_000 {
-						err = &Error{Reason: ReasonOutOfRange, Field: "quantity", Msg: "want 1 to 1000000, got " + strconv.FormatInt(n, 10)}
+					if n < 1 || n > MaxQuantity {
+						err = &Error{Reason: ReasonOutOfRange, Field: "quantity", Msg: "want 1 to " + strconv.Itoa(MaxQuantity) + ", got " + strconv.FormatInt(n, 10)}
 					}
 					p.Quantity = uint32(n)
 				}
@@ -206,7 +206,7 @@ func (d *Decoder) Purchase(data []byte, p *Purchase) error {
 			}
 		case "unit_price":
 			if err = d.notNull("unit_price"); err == nil {
-				p.UnitPrice, err = d.nonNegative()
+				p.UnitPrice, err = d.price()
 				seen |= 1 << 6
 			}
 		case "currency":

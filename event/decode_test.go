@@ -206,6 +206,10 @@ func validCases() []validCase {
 			want: wantInfluencer(nil)},
 		{name: "influencer/fee exponent", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "1.2e3"),
 			want: wantInfluencer(func(in *Influencer) { in.Fee = 1200 })},
+		{name: "influencer/fee at the bounds", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "0.01", "followers", "10000000000"),
+			want: wantInfluencer(func(in *Influencer) { in.Fee, in.Followers = 0.01, 10_000_000_000 })},
+		{name: "influencer/fee at the maximum", kind: KindInfluencer, data: msg(KindInfluencer, "fee", "10000000"),
+			want: wantInfluencer(func(in *Influencer) { in.Fee = MaxFee })},
 
 		// Live
 		{name: "live/base on air", kind: KindLive, data: msg(KindLive), want: wantLive(nil)},
@@ -402,6 +406,18 @@ func badCases() []badCase {
 		{KindLive, "influencer_id", `"0"`, ReasonOutOfRange, "zero influencer_id", "positive"},
 		{KindLive, "sponsor_brand_id", "-3", ReasonOutOfRange, "negative sponsor", "negative"},
 		{KindLive, "fee", "-1500", ReasonOutOfRange, "negative fee", "negative"},
+		// Money and counts have maxima, and a fee is 0 or at least a cent:
+		// one odd catalog message must not overflow the matching maths.
+		{KindInfluencer, "fee", "1e308", ReasonOutOfRange, "huge influencer fee", "0.01 to 10000000"},
+		{KindInfluencer, "fee", "5e-324", ReasonOutOfRange, "denormal influencer fee", "want 0 (unknown)"},
+		{KindInfluencer, "fee", "0.009", ReasonOutOfRange, "sub-cent influencer fee", ""},
+		{KindInfluencer, "fee", "10000000.5", ReasonOutOfRange, "influencer fee over the maximum", ""},
+		{KindLive, "fee", "1e308", ReasonOutOfRange, "huge live fee", "0.01 to 10000000"},
+		{KindLive, "fee", "5e-324", ReasonOutOfRange, "denormal live fee", ""},
+		{KindProduct, "price", "1e308", ReasonOutOfRange, "huge price", "maximum price"},
+		{KindProduct, "price", "1000000000.01", ReasonOutOfRange, "price over the maximum", ""},
+		{KindPurchase, "unit_price", "1e308", ReasonOutOfRange, "huge unit price", "maximum price"},
+		{KindInfluencer, "followers", "10000000001", ReasonOutOfRange, "followers over the maximum", "10000000000"},
 		{KindLive, "product_ids", "[22,0]", ReasonOutOfRange, "zero product id", "positive"},
 		{KindLive, "product_ids", `["0"]`, ReasonOutOfRange, "zero product id string", "positive"},
 		{KindLive, "product_ids", "[22,-1]", ReasonOutOfRange, "negative product id", "negative"},

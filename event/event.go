@@ -11,6 +11,24 @@ package event
 
 import "time"
 
+// Bounds of money and counts in messages: a value outside is out_of_range
+// and the message a dead letter, so that one odd catalog message cannot
+// overflow the sums and products computed from it (a fee of 1e308, or one
+// of 5e-324 that an ROI divides by).
+const (
+	// MaxPrice bounds price and unit_price, in the message's currency
+	// (room for currencies without minor units, such as KRW or IDR).
+	MaxPrice = 1_000_000_000
+	// MaxFee bounds a fee (EUR per sponsored live); MinFee is the smallest
+	// fee that is not 0 (unknown): a cent.
+	MaxFee = 10_000_000
+	MinFee = 0.01
+	// MaxQuantity bounds a purchase's quantity (the least is 1).
+	MaxQuantity = 1_000_000
+	// MaxFollowers bounds an influencer's follower count.
+	MaxFollowers = 10_000_000_000
+)
+
 // Kind names one of the message kinds; each has its own topic and table.
 type Kind uint8
 

@@ -138,6 +138,11 @@ type PlanOptions struct {
 	// the brand's budget) up to which the LP relaxation bound is computed.
 	// Zero means DefaultLPMaxPairs; negative disables it.
 	LPMaxPairs int
+	// Visible is what the caller of Model.Plan may see of other brands'
+	// sponsored lives (nil: everything): fees inferred from past lives, and
+	// the figures of the planned lives' influencers, are as it sees them
+	// (Model.View). Solve does not use it.
+	Visible Visible
 }
 
 func (o PlanOptions) withDefaults() PlanOptions {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/vetrina/vetrina/event"
 )
 
 // Objectives of a plan.
@@ -84,6 +86,63 @@ type PlanBrandTotal struct {
 	Requested int      `json:"lives_requested"`
 }
 
+// Bounds of a plan request's numbers, besides the fees' (event.MinFee to
+// event.MaxFee, or 0): beyond them a plan means nothing and its sums
+// could overflow.
+const (
+	// MaxBudget bounds a brand's budget (EUR); omit the budget for no limit.
+	MaxBudget = 1e12
+	// MaxPlanLives bounds the lives a brand asks for and an influencer's
+	// capacity.
+	MaxPlanLives = 10_000
+)
+
+// validate checks the request's numbers and ids; its errors name the
+// field by its path in the request (brands[0].budget).
+func (req *PlanRequest) validate() error {
+	brands := make(map[uint64]int, len(req.Brands))
+	for i, b := range req.Brands {
+		if j, dup := brands[b.BrandID]; dup {
+			return fmt.Errorf("%w: brands[%d].brand_id: brand %d is a duplicate of brands[%d]", ErrInvalidProblem, i, b.BrandID, j)
+		}
+		brands[b.BrandID] = i
+		if b.Budget != nil {
+			switch v := *b.Budget; {
+			case !finite(v):
+				return fmt.Errorf("%w: brands[%d].budget: not a finite number", ErrInvalidProblem, i)
+			case v < 0:
+				return fmt.Errorf("%w: brands[%d].budget: negative budget %v (omit budget for no limit)", ErrInvalidProblem, i, v)
+			case v > MaxBudget:
+				return fmt.Errorf("%w: brands[%d].budget: %v is over the maximum %.0f (omit budget for no limit)", ErrInvalidProblem, i, v, MaxBudget)
+			}
+		}
+		if b.Lives < 1 || b.Lives > MaxPlanLives {
+			return fmt.Errorf("%w: brands[%d].lives: lives %d, want 1 to %d", ErrInvalidProblem, i, b.Lives, MaxPlanLives)
+		}
+	}
+	infls := make(map[uint64]int, len(req.Influencers))
+	for i, f := range req.Influencers {
+		if j, dup := infls[f.InfluencerID]; dup {
+			return fmt.Errorf("%w: influencers[%d].influencer_id: influencer %d is a duplicate of influencers[%d]", ErrInvalidProblem, i, f.InfluencerID, j)
+		}
+		infls[f.InfluencerID] = i
+		if f.Capacity < 1 || f.Capacity > MaxPlanLives {
+			return fmt.Errorf("%w: influencers[%d].capacity: capacity %d, want 1 to %d", ErrInvalidProblem, i, f.Capacity, MaxPlanLives)
+		}
+		if f.Fee != nil {
+			switch v := *f.Fee; {
+			case !finite(v):
+				return fmt.Errorf("%w: influencers[%d].fee: not a finite number", ErrInvalidProblem, i)
+			case v < 0:
+				return fmt.Errorf("%w: influencers[%d].fee: negative fee %v", ErrInvalidProblem, i, v)
+			case v > 0 && v < event.MinFee || v > event.MaxFee:
+				return fmt.Errorf("%w: influencers[%d].fee: %v is outside the fees a live can have: 0 (none) or %v to %d EUR", ErrInvalidProblem, i, v, event.MinFee, event.MaxFee)
+			}
+		}
+	}
+	return nil
+}
+
 // planCandidates bounds the influencers per brand that enter the
 // optimisation: the best by value, at least this many or 4× the lives
 // wanted.
@@ -117,12 +176,15 @@ func (m *Model) Plan(ctx context.Context, req PlanRequest, opts PlanOptions) (*P
 	if max := cmp.Or(opts.MaxInfluencers, DefaultMaxInfluencers); len(req.Influencers) > max {
 		return nil, fmt.Errorf("%w: %d influencers, at most %d per plan", ErrInvalidProblem, len(req.Influencers), max)
 	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
 	var p Problem
 	brands := make([]*Brand, len(req.Brands))
 	for k, rb := range req.Brands {
 		b, ok := m.brands[rb.BrandID]
 		if !ok {
-			return nil, fmt.Errorf("%w: brand %d", ErrUnknownBrand, rb.BrandID)
+			return nil, fmt.Errorf("brands[%d].brand_id: %w %d", k, ErrUnknownBrand, rb.BrandID)
 		}
 		brands[k] = b
 		budget := math.Inf(1)
@@ -137,20 +199,23 @@ func (m *Model) Plan(ctx context.Context, req PlanRequest, opts PlanOptions) (*P
 		fee float64
 	}
 	var infs []supply
+	// A fee inferred from past sponsored lives counts only the lives the
+	// caller may see (Model.View).
+	feeOf := func(inf *Influencer) float64 { return m.feeFor(inf, opts.Visible) }
 	if len(req.Influencers) == 0 {
 		for _, inf := range m.influencers {
-			if inf.Fee > 0 {
-				infs = append(infs, supply{inf, inf.Fee})
-				p.Influencers = append(p.Influencers, InfluencerSupply{ID: inf.ID, Capacity: 1, Fee: inf.Fee})
+			if fee := feeOf(inf); knownFee(fee) {
+				infs = append(infs, supply{inf, fee})
+				p.Influencers = append(p.Influencers, InfluencerSupply{ID: inf.ID, Capacity: 1, Fee: fee})
 			}
 		}
 	}
-	for _, ri := range req.Influencers {
+	for i, ri := range req.Influencers {
 		inf, ok := m.inflByID[ri.InfluencerID]
 		if !ok {
-			return nil, fmt.Errorf("%w: influencer %d", ErrUnknownInfluencer, ri.InfluencerID)
+			return nil, fmt.Errorf("influencers[%d].influencer_id: %w %d", i, ErrUnknownInfluencer, ri.InfluencerID)
 		}
-		fee := inf.Fee
+		fee := feeOf(inf)
 		if ri.Fee != nil {
 			fee = *ri.Fee
 		}
@@ -171,7 +236,7 @@ func (m *Model) Plan(ctx context.Context, req PlanRequest, opts PlanOptions) (*P
 			if obj == ObjectiveProfit {
 				v = mo.mean*(1-commission) - s.fee
 			}
-			if v > 0 {
+			if v > 0 && finite(v) {
 				cands = append(cands, Pair{Brand: b.ID, Influencer: s.inf.ID, Value: v})
 			}
 		}
@@ -186,10 +251,10 @@ func (m *Model) Plan(ctx context.Context, req PlanRequest, opts PlanOptions) (*P
 		return nil, err
 	}
 	res := &PlanResult{Objective: obj, Value: round2(plan.Objective), UpperBound: round2(plan.UpperBound), Gap: round4(plan.Gap),
-		Method: plan.Method, Exact: plan.Exact, Lives: []PlannedLive{}, CandidatesPerBrand: perBrand}
+		Method: plan.Method, Exact: plan.Exact, Lives: []PlannedLive{}, Brands: []PlanBrandTotal{}, CandidatesPerBrand: perBrand}
 	gmv := map[uint64]float64{}
 	for _, a := range plan.Assignments {
-		b, inf := m.brands[a.Brand], m.inflByID[a.Influencer]
+		b, inf := m.brands[a.Brand], m.View(m.inflByID[a.Influencer], opts.Visible)
 		pred := m.Predict(b, inf, commission)
 		pred.Fee = a.Fee
 		pred.Profit = round2(pred.GMV*(1-commission) - a.Fee)

@@ -19,7 +19,8 @@ type Prediction struct {
 	// Orders is the expected number of orders.
 	Orders float64 `json:"orders"`
 	// Fee is the influencer's fee (0 = unknown); ROI is (GMV·(1 −
-	// commission) − fee) / fee at P50, nil when the fee is unknown.
+	// commission) − fee) / fee at P50, nil when the fee is unknown or
+	// below a cent (an ROI divided by a negligible fee means nothing).
 	Fee float64  `json:"fee"`
 	ROI *float64 `json:"roi,omitempty"`
 	// Profit is the brand's expected GMV·(1 − commission) − fee.
@@ -121,10 +122,14 @@ func (m *Model) moments(b *Brand, inf *Influencer) moments {
 }
 
 func roi(net, fee float64) *float64 {
-	if fee <= 0 {
+	if !knownFee(fee) {
 		return nil
 	}
-	r := round3((net - fee) / fee)
+	r := (net - fee) / fee
+	if !finite(r) {
+		return nil
+	}
+	r = round3(r)
 	return &r
 }
 
@@ -158,7 +163,7 @@ func gammaQuantile(mean, variance, p float64) float64 {
 // Reasons says in a few words why inf suits b (or not), from the factors
 // that stand out.
 func (m *Model) Reasons(b *Brand, inf *Influencer, p Prediction) []string {
-	var out []string
+	out := []string{}
 	if h, ok := inf.sponsored[b.ID]; ok {
 		out = append(out, fmt.Sprintf("ran %d sponsored live(s) for this brand: €%.0f GMV", h.lives, h.gmv))
 	}
@@ -169,7 +174,11 @@ func (m *Model) Reasons(b *Brand, inf *Influencer, p Prediction) []string {
 			main, share = c, s
 		}
 	}
-	if main >= 0 && inf.Lives > 0 {
+	// The model's estimates (audience, skill, reach) pool every live, also
+	// those the caller may not see (Model.View): hasLives says there are
+	// some; figures of lives (authenticity, trend) are the caller's.
+	hasLives := inf.Lives > 0 || len(inf.groups) > 0
+	if main >= 0 && hasLives {
 		switch a := inf.affinity[main]; {
 		case a >= 1.5:
 			out = append(out, fmt.Sprintf("their viewers browse %s %.1f× more than the average live viewer", m.Categories[main], a))
@@ -178,14 +187,14 @@ func (m *Model) Reasons(b *Brand, inf *Influencer, p Prediction) []string {
 		}
 	}
 	switch {
-	case inf.Lives == 0:
+	case !hasLives:
 		out = append(out, fmt.Sprintf("no lives yet: reach estimated from %s followers", humanCount(float64(inf.Followers))))
 	case inf.Skill >= 1.3:
 		out = append(out, fmt.Sprintf("their lives convert %.1f× what their audience predicts", inf.Skill))
 	case inf.Skill <= 0.75:
 		out = append(out, fmt.Sprintf("their lives convert below what their audience predicts (%.1f×)", inf.Skill))
 	}
-	if inf.Lives > 0 {
+	if hasLives {
 		out = append(out, fmt.Sprintf("about %s real viewer visits per live", humanCount(inf.Reach)))
 	}
 	if inf.Authenticity < 0.85 && inf.Lives > 0 {
@@ -210,5 +219,3 @@ func humanCount(v float64) string {
 	}
 	return fmt.Sprintf("%.0f", v)
 }
-
-func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }

@@ -174,6 +174,12 @@ type Influencer struct {
 	catViews  []float64 // real live views per category
 	catOrders []float64 // live orders per category
 	sponsored map[uint64]brandHistory
+	// groups are the lives' figures per sponsor brand (0: organic), from
+	// which View computes what a brand token may see; rateCard is the
+	// catalog's fee (0: unknown).
+	groups   map[uint64]*liveTotals
+	groupIDs []uint64 // groups' keys, sorted
+	rateCard float64
 }
 
 // LiveSummary is one past live.
@@ -226,5 +232,34 @@ func (m *Model) Brand(id uint64) (*Brand, bool) {
 // NumInfluencers returns how many influencers the model knows.
 func (m *Model) NumInfluencers() int { return len(m.influencers) }
 
-func round2(v float64) float64 { return math.Round(v*100) / 100 }
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+// round2 rounds to cents, round3 to thousandths. They are non-finite-proof:
+// NaN and infinities become 0 (an answer is always a JSON document), and a
+// value too large to have cents left is returned as it is instead of
+// overflowing in the multiplication.
+func round2(v float64) float64 { return roundTo(v, 100) }
+func round3(v float64) float64 { return roundTo(v, 1000) }
+func round4(v float64) float64 { return roundTo(v, 1e4) }
+
+func roundTo(v, scale float64) float64 {
+	switch {
+	case !finite(v):
+		return 0
+	case math.Abs(v) >= 1<<52/scale:
+		return v // no fraction left at this scale
+	}
+	return math.Round(v*scale) / scale
+}
+
+// knownFee reports whether fee is a fee an ROI can be computed with: at
+// least a cent (event.MinFee) and finite. Below is 0, unknown.
+func knownFee(fee float64) bool { return fee >= event.MinFee && finite(fee) }
+
+// catalogFee returns a fee from the catalog as the profiles use it: one
+// outside the contract's bounds (a version stored before the bounds were
+// checked at ingest) counts as unknown.
+func catalogFee(fee float64) float64 {
+	if !knownFee(fee) || fee > event.MaxFee {
+		return 0
+	}
+	return fee
+}

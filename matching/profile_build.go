@@ -6,6 +6,7 @@ package matching
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -30,6 +31,13 @@ func Build(in *Inputs) (*Model, error) {
 		return len(m.Categories) - 1
 	}
 	products := make(map[uint64]event.Product, len(in.Products))
+	// A price outside the contract's bounds (a version stored before
+	// ingest checked them) is not a product to predict with.
+	if slices.ContainsFunc(in.Products, badPrice) {
+		c := *in
+		c.Products = slices.DeleteFunc(slices.Clone(in.Products), badPrice)
+		in = &c
+	}
 	for _, p := range in.Products {
 		products[p.ProductID] = p
 		cat(p.Category)
@@ -40,8 +48,13 @@ func Build(in *Inputs) (*Model, error) {
 	nc := len(m.Categories)
 
 	for _, e := range in.Influencers {
-		inf := &Influencer{ID: e.InfluencerID, Handle: e.Handle, Followers: e.Followers, Country: e.Country, Categories: e.Categories, Fee: e.Fee,
-			affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}}
+		cats := e.Categories
+		if cats == nil {
+			cats = []string{}
+		}
+		inf := &Influencer{ID: e.InfluencerID, Handle: e.Handle, Followers: e.Followers, Country: e.Country, Categories: cats, Fee: catalogFee(e.Fee),
+			Audience: map[string]float64{}, PastLives: []LiveSummary{}, rateCard: catalogFee(e.Fee),
+			affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}, groups: map[uint64]*liveTotals{}}
 		m.influencers = append(m.influencers, inf)
 		m.inflByID[inf.ID] = inf
 	}
@@ -50,7 +63,8 @@ func Build(in *Inputs) (*Model, error) {
 			return inf
 		}
 		// Seen in events before its catalog message: a bare profile.
-		inf := &Influencer{ID: id, affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}}
+		inf := &Influencer{ID: id, Categories: []string{}, Audience: map[string]float64{}, PastLives: []LiveSummary{},
+			affinity: make([]float64, nc), catViews: make([]float64, nc), catOrders: make([]float64, nc), sponsored: map[uint64]brandHistory{}, groups: map[uint64]*liveTotals{}}
 		m.influencers = append(m.influencers, inf)
 		m.inflByID[id] = inf
 		return inf
@@ -66,6 +80,8 @@ func Build(in *Inputs) (*Model, error) {
 	m.fitReach()
 	return m, nil
 }
+
+func badPrice(p event.Product) bool { return !(p.Price >= 0 && p.Price <= event.MaxPrice) }
 
 func (m *Model) buildBrands(in *Inputs, products map[uint64]event.Product) {
 	nc := len(m.Categories)
@@ -169,6 +185,8 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 		gmv     float64
 		sponsor uint64
 		fee     float64
+		// active views and orders of catalog products: Conversion's terms
+		catViews, catOrders float64
 	}
 	lives := make(map[uint64]*live, len(in.Audiences))
 	for _, a := range in.Audiences {
@@ -176,7 +194,7 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 	}
 	for _, l := range in.Lives {
 		if lv, ok := lives[l.LiveID]; ok {
-			lv.sponsor, lv.fee = l.SponsorBrandID, l.Fee
+			lv.sponsor, lv.fee = l.SponsorBrandID, catalogFee(l.Fee)
 		}
 	}
 	for _, c := range in.Chats {
@@ -200,6 +218,8 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 			c := m.catIndex[prod.Category]
 			inf.catViews[c] += float64(p.ActiveViews)
 			inf.catOrders[c] += float64(p.Orders)
+			lv.catViews += float64(p.ActiveViews)
+			lv.catOrders += float64(p.Orders)
 		}
 	}
 	for _, s := range in.Shop {
@@ -256,6 +276,16 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 				earlier += lv.gmv
 				earlierN++
 			}
+			// The same figures per sponsor (0: organic), for what a brand
+			// token sees (Model.View).
+			g := inf.groups[lv.sponsor]
+			if g == nil {
+				g = &liveTotals{}
+				inf.groups[lv.sponsor] = g
+			}
+			g.add(liveFigures{viewers: float64(lv.aud.Viewers), active: float64(lv.aud.ActiveViewers), chats: float64(lv.chats.Chats),
+				questions: float64(lv.chats.Questions), burst: float64(lv.chats.BurstChats), orders: float64(lv.orders), gmv: lv.gmv,
+				fee: lv.fee, catViews: lv.catViews, catOrders: lv.catOrders, recent: in.AsOf.Sub(lv.aud.Start) <= trendWindow})
 			if len(inf.PastLives) < 20 {
 				inf.PastLives = append(inf.PastLives, LiveSummary{LiveID: lv.aud.LiveID, Start: lv.aud.Start, SponsorBrandID: lv.sponsor, Viewers: lv.aud.Viewers, Orders: lv.orders, GMV: round2(lv.gmv)})
 			}
@@ -315,6 +345,9 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 			inf.reachVar = math.NaN()
 		}
 	}
+	for _, inf := range m.influencers {
+		inf.groupIDs = slices.Sorted(maps.Keys(inf.groups))
+	}
 	if phiDen > 0 {
 		m.convPhi = max(0, phiNum/phiDen)
 	}
@@ -325,10 +358,16 @@ func (m *Model) buildLives(in *Inputs, products map[uint64]event.Product, influe
 	for _, inf := range m.influencers {
 		inf.Authenticity = 1
 		if inf.Lives > 0 {
-			real := (1 - inf.InactiveViewerShare) / max(1e-9, 1-m.fakeBaseline)
-			inf.Authenticity = round3(math.Max(0, math.Min(1, real)) * (1 - inf.BurstChatShare))
+			inf.Authenticity = m.authenticity(inf.InactiveViewerShare, inf.BurstChatShare)
 		}
 	}
+}
+
+// authenticity is 1 for an audience as active as the median live's, lower
+// with more inactive viewers and more chat messages in identical bursts.
+func (m *Model) authenticity(inactiveShare, burstShare float64) float64 {
+	real := (1 - inactiveShare) / max(1e-9, 1-m.fakeBaseline)
+	return round3(math.Max(0, math.Min(1, real)) * (1 - burstShare))
 }
 
 // buildAffinity turns the audiences' category shares into affinities

@@ -40,6 +40,10 @@ type Query struct {
 	// Commission is the share of GMV the brand does not keep; nil means
 	// DefaultCommission (0 is a commission of 0).
 	Commission *float64
+	// Visible is what the caller may see of other brands' sponsored lives
+	// (nil: everything); the candidates' figures and fees are as it sees
+	// them (Model.View).
+	Visible Visible
 }
 
 // MaxLimit bounds a ranking's length.
@@ -122,23 +126,26 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 	// sorting every full prediction by key, then id.
 	type scored struct {
 		inf            *Influencer
+		fee            float64 // as the caller sees it
 		mean, variance float64
 		key, bound     float64
 		exact          bool
 	}
 	all := make([]scored, 0, len(m.influencers))
-	for k, inf := range m.influencers {
+	for k, full := range m.influencers {
 		if k%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		inf := full
+		fee := m.feeFor(inf, q.Visible)
 		if q.Category != "" && !slices.Contains(inf.Categories, q.Category) ||
 			q.Country != "" && inf.Country != q.Country ||
 			inf.Followers < q.MinFollowers ||
-			q.MaxFee > 0 && (inf.Fee <= 0 || inf.Fee > q.MaxFee) {
+			q.MaxFee > 0 && (!knownFee(fee) || fee > q.MaxFee) {
 			continue
 		}
 		mo := m.moments(b, inf)
-		s := scored{inf: inf, mean: mo.mean, variance: mo.variance}
+		s := scored{inf: inf, fee: fee, mean: mo.mean, variance: mo.variance}
 		// P10 ≤ P50 ≤ the mean, with slack for the quantile search and
 		// the rounding to cents.
 		upper := mo.mean*(1+1e-6) + 0.01
@@ -146,11 +153,11 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 		case q.Sort == SortGMV:
 			s.key, s.exact = round2(mo.mean), true // Prediction.GMV
 			s.bound = s.key
-		case q.Sort == SortROI && inf.Fee <= 0:
+		case q.Sort == SortROI && !knownFee(fee):
 			s.key, s.exact = math.Inf(-1), true
 			s.bound = s.key
 		case q.Sort == SortROI:
-			s.bound = (upper*(1-commission)-inf.Fee)/inf.Fee + 0.001
+			s.bound = (upper*(1-commission)-fee)/fee + 0.001
 		default:
 			s.bound = upper
 		}
@@ -182,7 +189,10 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 			case SortP10:
 				s.key = gammaQuantile(s.mean, s.variance, 0.1)
 			case SortROI:
-				s.key = *roi(gammaQuantile(s.mean, s.variance, 0.5)*(1-commission), s.inf.Fee)
+				s.key = math.Inf(-1)
+				if r := roi(gammaQuantile(s.mean, s.variance, 0.5)*(1-commission), s.fee); r != nil {
+					s.key = *r
+				}
 			}
 		}
 		at := len(best)
@@ -195,7 +205,7 @@ func (m *Model) Rank(ctx context.Context, brandID uint64, q Query) (*Ranking, er
 		}
 	}
 	for _, s := range best[min(q.Offset, len(best)):] {
-		inf := s.inf
+		inf := m.View(s.inf, q.Visible)
 		p := m.Predict(b, inf, commission)
 		r.Items = append(r.Items, Candidate{InfluencerID: inf.ID, Handle: inf.Handle, Followers: inf.Followers, Country: inf.Country,
 			Categories: inf.Categories, Lives: inf.Lives, Prediction: p, Reasons: m.Reasons(b, inf, p)})

@@ -19,6 +19,25 @@ for arg in "$@"; do
     *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
   esac
 done
+# schemathesis, for the contract test against a running `vetrina up`
+# (cmd/vetrina/schemathesis_test.go; with --test): pinned, since its CLI
+# flags change between versions, from Python's package index with pip
+# (python3-pip from Debian's packages first where pip is missing).
+SCHEMATHESIS_VERSION=4.32.5
+st_deferred=0
+install_schemathesis() {
+  schemathesis --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" && return 0
+  echo "install-deps: installing schemathesis $SCHEMATHESIS_VERSION with pip" >&2
+  python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
+    python3 -m pip install -q --break-system-packages "schemathesis==$SCHEMATHESIS_VERSION" >&2
+}
+case " $* " in *" --test "*)
+  if python3 -m pip --version >/dev/null 2>&1; then
+    install_schemathesis
+  elif ! schemathesis --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    need+=(python3-pip); st_deferred=1
+  fi ;;
+esac
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""
@@ -30,3 +49,5 @@ echo "install-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+[ "$st_deferred" = 1 ] && install_schemathesis
+exit 0

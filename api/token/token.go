@@ -45,6 +45,12 @@ const (
 // requests per second, with a burst of twice as many.
 const DefaultRate = 100
 
+// MaxRate bounds a token's rate (requests per second). A rate is finite and
+// positive (0 in a file means DefaultRate); the burst, twice the rate, is
+// at least 1 request, so a token below 0.5 requests per second still gets
+// its requests through, one at a time.
+const MaxRate = 1_000_000
+
 // Entry is one token in a token file: its SHA-256 (hex), never the token
 // itself.
 type Entry struct {
@@ -69,6 +75,8 @@ type Grant struct {
 	Feed   bool
 	Brands []uint64 // sorted, no duplicates
 	Rate   float64  // requests per second, DefaultRate when the entry says 0
+	// Burst is how many requests may come at once: twice Rate, at least 1.
+	Burst int
 }
 
 // Hash is a token's SHA-256.
@@ -122,13 +130,14 @@ func Parse(data []byte) (*Set, error) {
 		if _, dup := s.byHash[h]; dup {
 			return nil, fmt.Errorf("%s: the same token hash appears twice", where)
 		}
-		if !(e.Rate >= 0) || math.IsInf(e.Rate, 0) {
-			return nil, fmt.Errorf("%s: rate must be a non-negative number of requests per second", where)
+		if !(e.Rate >= 0) || math.IsInf(e.Rate, 0) || e.Rate > MaxRate {
+			return nil, fmt.Errorf("%s: rate %v: want a number of requests per second above 0 and at most %d (0 or none: the default, %d)", where, e.Rate, MaxRate, DefaultRate)
 		}
 		g := Grant{Name: e.Name, Rate: e.Rate}
 		if g.Rate == 0 {
 			g.Rate = DefaultRate
 		}
+		g.Burst = Burst(g.Rate)
 		if len(e.Scopes) == 0 {
 			return nil, fmt.Errorf("%s: at least one scope is required (feed, admin or brand:<id>)", where)
 		}
@@ -153,6 +162,12 @@ func Parse(data []byte) (*Set, error) {
 		s.byHash[h] = g
 	}
 	return s, nil
+}
+
+// Burst returns the burst of a token with the given rate: twice the rate,
+// rounded up, and at least 1.
+func Burst(rate float64) int {
+	return int(max(1, math.Ceil(2*min(rate, MaxRate))))
 }
 
 // HashOf returns the SHA-256 of a token.

@@ -3,6 +3,7 @@ package token
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,9 @@ func TestParse_RejectsWhatIsWrong(t *testing.T) {
 		"unknown scope":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["root"]}]}`, `unknown scope "root"`},
 		"bad brand":       {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["brand:acme"]}]}`, "brand id must be a positive integer"},
 		"brand zero":      {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["brand:0"]}]}`, "brand id must be a positive integer"},
-		"negative rate":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"rate":-1}]}`, "rate must be"},
+		"negative rate":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"rate":-1}]}`, "rate -1: want"},
+		"rate too high":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"rate":1000001}]}`, "at most 1000000"},
+		"rate overflow":   {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"],"rate":1e400}]}`, "rate"},
 		"duplicate name":  {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"]},{"name":"a","sha256":"` + HashHex("y") + `","scopes":["feed"]}]}`, "used twice"},
 		"duplicate token": {`{"tokens":[{"name":"a","sha256":"` + good + `","scopes":["feed"]},{"name":"b","sha256":"` + good + `","scopes":["admin"]}]}`, "hash appears twice"},
 	} {
@@ -28,6 +31,29 @@ func TestParse_RejectsWhatIsWrong(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParse_RatesAndBursts: 0 is the default, a slow token still has a
+// burst of one request, the maximum is accepted.
+func TestParse_RatesAndBursts(t *testing.T) {
+	for _, tc := range []struct {
+		rate      float64
+		wantRate  float64
+		wantBurst int
+	}{
+		{0, DefaultRate, 2 * DefaultRate}, {0.4, 0.4, 1}, {1e-12, 1e-12, 1}, {0.75, 0.75, 2}, {1, 1, 2}, {MaxRate, MaxRate, 2 * MaxRate},
+	} {
+		doc := `{"tokens":[{"name":"a","sha256":"` + HashHex("x") + `","scopes":["feed"],"rate":` + strconv.FormatFloat(tc.rate, 'g', -1, 64) + `}]}`
+		s, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("rate %v: %v", tc.rate, err)
+		}
+		for _, g := range s.All() {
+			if g.Rate != tc.wantRate || g.Burst != tc.wantBurst {
+				t.Errorf("rate %v: grant rate %v burst %d, want %v and %d", tc.rate, g.Rate, g.Burst, tc.wantRate, tc.wantBurst)
+			}
+		}
 	}
 }
 
@@ -87,6 +113,13 @@ func FuzzParse(f *testing.F) {
 		toks, err := Parse(data)
 		if err == nil && toks == nil {
 			t.Fatal("no error and no tokens")
+		}
+		if err == nil {
+			for _, g := range toks.All() {
+				if !(g.Rate > 0 && g.Rate <= MaxRate) || g.Burst < 1 {
+					t.Fatalf("grant %+v: a rate outside (0, %d] or a burst under 1", g, MaxRate)
+				}
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/vetrina/vetrina/api"
 	"github.com/vetrina/vetrina/api/token"
@@ -53,20 +54,38 @@ func (t apiFlags) load(ctx context.Context, log *slog.Logger) (*api.Auth, error)
 	return nil, errNoTokens
 }
 
+// devRate is the development tokens' rate limit (requests per second):
+// high, so that the demo, the console and load tests are not slowed; the
+// banner says so, since a token file's default is token.DefaultRate.
+const devRate = 10000
+
 // devTokens makes the development tokens `vetrina up` prints when it is
-// given none: one admin, one feed and one for brand 1.
+// given none: one admin, one feed and one for brand 1. The lines are the
+// banner's: one per token, then their rate limits.
 func devTokens() (*api.Auth, []string, error) {
 	var f token.File
 	var lines []string
-	for _, d := range []struct{ name, scope string }{{"dev-admin", "admin"}, {"dev-feed", "feed"}, {"dev-brand-1", "brand:1"}} {
+	devs := []struct{ name, scope string }{{"dev-admin", "admin"}, {"dev-feed", "feed"}, {"dev-brand-1", "brand:1"}}
+	for _, d := range devs {
 		tok := token.New()
-		f.Tokens = append(f.Tokens, token.Entry{Name: d.name, SHA256: token.HashHex(tok), Scopes: []string{d.scope}, Rate: 10000})
+		f.Tokens = append(f.Tokens, token.Entry{Name: d.name, SHA256: token.HashHex(tok), Scopes: []string{d.scope}, Rate: devRate})
 		lines = append(lines, fmt.Sprintf("%-8s %s", d.scope, tok))
 	}
 	data, _ := json.Marshal(f)
 	toks, err := token.Parse(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("development tokens: %w", err)
 	}
+	grants := map[string]token.Grant{}
+	for _, g := range toks.All() {
+		grants[g.Name] = g
+	}
+	var limits []string
+	for _, d := range devs {
+		g := grants[d.name]
+		limits = append(limits, fmt.Sprintf("%s %g/s (burst %d)", d.scope, g.Rate, g.Burst))
+	}
+	lines = append(lines, fmt.Sprintf("(rate limits: %s; a token file's default is %d/s, burst %d, then 429)",
+		strings.Join(limits, ", "), token.DefaultRate, token.Burst(token.DefaultRate)))
 	return api.NewAuth(toks), lines, nil
 }

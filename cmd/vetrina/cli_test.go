@@ -38,7 +38,7 @@ func TestCLI_HelpAndVersionOnStdout(t *testing.T) {
 	for _, c := range commands {
 		helps = append(helps, []string{c.name, "--help"})
 	}
-	helps = append(helps, []string{"bench", "ingest", "--help"}, []string{"bench", "ranking", "--help"}, []string{"bench", "stand-in", "--help"},
+	helps = append(helps, []string{"bench", "ingest", "--help"}, []string{"bench", "ranking", "--help"}, []string{"bench", "stand-in", "--help"}, []string{"bench", "load", "--help"},
 		[]string{"eval", "ranking", "--help"}, []string{"eval", "matching", "--help"})
 	for _, args := range helps {
 		out, errOut, code := vetrina(t, nil, args...)
@@ -56,7 +56,7 @@ func TestCLI_HelpAndVersionOnStdout(t *testing.T) {
 	}{
 		{nil, "Usage: vetrina COMMAND"},
 		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"bench"}, "subcommands: ingest, ranking, stand-in"},
+		{[]string{"bench"}, "subcommands: ingest, ranking, load, stand-in"},
 		{[]string{"eval", "rankings"}, `unknown subcommand "rankings"`},
 		{[]string{"token", "--bogus"}, "see vetrina token --help"},
 		{[]string{"migrate", "extra"}, `unexpected argument "extra"`},
@@ -88,7 +88,7 @@ func TestCLI_EnvTwinsNeverCollide(t *testing.T) {
 	flagLine := regexp.MustCompile(`(?m)^  --(\S+)  \[\$(\S+)\]\n      (.*)$`)
 	type use struct{ cmd, flag, usage string }
 	seen := map[string]use{}
-	cmds := []string{"up", "broker", "ingest", "simulate", "serve", "train", "migrate", "token", "bench ingest", "bench ranking", "bench stand-in", "eval ranking", "eval matching"}
+	cmds := []string{"up", "broker", "ingest", "simulate", "serve", "train", "migrate", "token", "bench ingest", "bench ranking", "bench stand-in", "bench load", "eval ranking", "eval matching"}
 	for _, cmd := range cmds {
 		out, _, code := vetrina(t, nil, append(strings.Fields(cmd), "--help")...)
 		if code != 0 {
