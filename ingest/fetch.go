@@ -112,7 +112,7 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 				if errors.Is(err, io.ErrShortBuffer) {
 					// Grow for next time: busy partitions get big arenas,
 					// idle ones keep small ones.
-					arenaSize = min(max(2*arenaSize, n), max(2*in.cfg.FetchBytes, n))
+					arenaSize = min(max(2*arenaSize, n), max(pc.maxArena(), n))
 				}
 				break
 			}

@@ -66,6 +66,13 @@ type Config struct {
 	DedupWindow  int           // event ids remembered per partition; default 65536; negative disables
 	FetchBytes   int           // max bytes per fetch; default 1 MiB
 	FlushTimeout time.Duration // time allowed to land the in-flight batch at shutdown; default 20s
+	// MaxBufferedBytes bounds the messages read and not yet inserted,
+	// across all partitions (counted by their size on the wire): once
+	// they pass it, a partition holding at least half its share inserts
+	// its batch at once instead of waiting for BatchRows or Linger. With
+	// FetchBytes it bounds the ingester's memory whatever the backlog;
+	// default 64 MiB.
+	MaxBufferedBytes int
 	// SessionTimeout is how long the group waits for a silent member
 	// (e.g. a crashed ingester) before giving its partitions to others;
 	// default 10s.
@@ -104,6 +111,9 @@ func (c *Config) defaults() error {
 	if c.FetchBytes <= 0 {
 		c.FetchBytes = 1 << 20
 	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = 64 << 20
+	}
 	if c.FlushTimeout <= 0 {
 		c.FlushTimeout = 20 * time.Second
 	}
@@ -131,6 +141,9 @@ type Ingester struct {
 	// blocked holds partitions that refuse to go on, by "topic/partition",
 	// with the reason: an operator must look at them.
 	blocked sync.Map
+	// buffered is the bytes of messages read and not yet landed, across
+	// the partitions; partitions the number of partitions running.
+	buffered, partitions atomic.Int64
 }
 
 // New validates cfg and returns an Ingester; Run starts it.

@@ -37,6 +37,9 @@ type partitionConsumer struct {
 	// ClickHouse) give the lag, also while inserts are failing.
 	highWater, landed atomic.Int64
 	partLabel         string
+	// buffered is the bytes of the messages in the batch (Ingester.buffered
+	// holds the sum over partitions).
+	buffered int64
 }
 
 // run consumes the partition until either ctx (the process) or gctx (the
@@ -45,6 +48,11 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	in := pc.in
 	in.m.assigned.Inc()
 	defer in.m.assigned.Dec()
+	in.partitions.Add(1)
+	defer in.partitions.Add(-1)
+	// What was read and not landed is given back to the budget however
+	// the partition ends.
+	defer func() { in.buffered.Add(-pc.buffered) }()
 	pc.partLabel = strconv.Itoa(int(pc.partition))
 	log := in.log.With("topic", pc.topic, "partition", pc.partition)
 
@@ -86,7 +94,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 		case c := <-chunks:
 			for i := range c.msgs {
 				pc.process(&c.msgs[i])
-				if pc.pending() >= in.cfg.BatchRows {
+				if pc.pending() >= in.cfg.BatchRows || pc.overBudget() {
 					if !pc.flush(landCtx) {
 						return
 					}
@@ -177,11 +185,36 @@ func wmOr(m map[int32]int64, p int32) int64 {
 
 func (pc *partitionConsumer) pending() int { return pc.rows.Len() + pc.dl.Len() }
 
+// overBudget reports whether the partitions hold more than
+// MaxBufferedBytes and this one at least half its share of it: then it
+// inserts its batch now.
+func (pc *partitionConsumer) overBudget() bool {
+	in := pc.in
+	if in.buffered.Load() <= int64(in.cfg.MaxBufferedBytes) || pc.pending() == 0 {
+		return false
+	}
+	share := int64(in.cfg.MaxBufferedBytes) / max(1, in.partitions.Load())
+	return pc.buffered >= share/2
+}
+
+// maxArena is the largest a fetch's arena grows: twice the fetch size
+// (compressed batches expand), but no more than an eighth of the
+// partition's share of MaxBufferedBytes (a partition holds up to about
+// five arenas: the one filling, two queued, two free), and at least 64 KiB.
+func (pc *partitionConsumer) maxArena() int {
+	in := pc.in
+	share := in.cfg.MaxBufferedBytes / int(max(1, in.partitions.Load()))
+	return max(64<<10, min(2*in.cfg.FetchBytes, share/8))
+}
+
 // process decodes one message into the batch or the dead letters.
 func (pc *partitionConsumer) process(msg *record) {
 	if msg.offset < pc.next {
 		return // already read: never twice into one batch
 	}
+	n := int64(len(msg.value))
+	pc.buffered += n
+	pc.in.buffered.Add(n)
 	pc.consumed.Add(1)
 	pc.batchMax = msg.offset
 	pc.next = msg.offset + 1
@@ -252,6 +285,8 @@ func (pc *partitionConsumer) flush(ctx context.Context) bool {
 		}
 	}
 	pc.newest = time.Time{}
+	in.buffered.Add(-pc.buffered)
+	pc.buffered = 0
 	next := pc.batchMax + 1
 	pc.batchMax = -1
 	pc.landed.Store(next)

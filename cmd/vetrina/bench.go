@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -33,27 +32,30 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 	ch := f.clickhouse("")
 	inf := f.ingest()
 	seed := f.Int64("seed", 7, "simulator seed")
-	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the end-to-end phase to this file")
+	cpuProfile := f.String("cpuprofile", "", "the ingester (a child process) writes a CPU profile of its run to this file")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	var prof io.Writer
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer pf.Close()
-		prof = pf
+	self, err := os.Executable()
+	if err != nil {
+		return err
 	}
 	meter := progress.New(os.Stderr)
 	defer meter.Finish()
 	res, err := bench.Ingest(ctx, bench.Config{
 		Events: *events, Partitions: *partitions, Seed: *seed,
-		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, Logger: log, CPUProfile: prof, Progress: meter.Update,
+		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, MaxBufferedBytes: max(1, *inf.bufferedMiB) << 20, Logger: log, Progress: meter.Update,
 		BrokerCommand: func(addr, prefix string, partitions int) *exec.Cmd {
-			self, _ := os.Executable()
 			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
+		},
+		// The ingester runs on its own, as in production: its memory is
+		// its own, and --cpuprofile profiles it.
+		IngestCommand: func(args ...string) *exec.Cmd {
+			cmd := exec.Command(self, args...)
+			if *cpuProfile != "" {
+				cmd.Env = append(os.Environ(), "VETRINA_CPUPROFILE="+*cpuProfile)
+			}
+			return cmd
 		},
 	})
 	if err != nil {

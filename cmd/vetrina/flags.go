@@ -212,6 +212,7 @@ type ingestFlags struct {
 	dedupWindow *int
 	maxBytes    *int
 	session     *time.Duration
+	bufferedMiB *int
 }
 
 func (f *flags) ingest() ingestFlags {
@@ -224,6 +225,7 @@ func (f *flags) ingest() ingestFlags {
 			dedupWindow: f.Int("dedup-window", 1<<16, "event ids remembered per partition to drop producer retries (0 disables)"),
 			maxBytes:    f.Int("max-message-bytes", 64<<10, "larger messages go to dead_letters as oversized"),
 			session:     f.Duration("session-timeout", 10*time.Second, "consumer group session timeout: how soon a crashed ingester's partitions move to the others"),
+			bufferedMiB: f.Int("max-buffered-mib", 64, "messages read and not yet inserted, across all partitions, at most about this many MiB: past it, batches are inserted early (bounds the ingester's memory whatever the backlog)"),
 		}
 	})
 	return i

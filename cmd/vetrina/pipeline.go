@@ -133,16 +133,17 @@ func newIngester(k kafkaFlags, f ingestFlags, st *store.Store, reg prometheus.Re
 		dw = -1
 	}
 	return ingest.New(ingest.Config{
-		Brokers:        k.brokerList(),
-		GroupID:        *f.group,
-		Topics:         topics(*k.topicPrefix),
-		BatchRows:      *f.batchRows,
-		Linger:         *f.linger,
-		DedupWindow:    dw,
-		Limits:         event.Limits{MaxBytes: *f.maxBytes},
-		SessionTimeout: *f.session,
-		AfterInsert:    failpoint(log),
-		Logger:         log,
+		Brokers:          k.brokerList(),
+		GroupID:          *f.group,
+		Topics:           topics(*k.topicPrefix),
+		BatchRows:        *f.batchRows,
+		Linger:           *f.linger,
+		DedupWindow:      dw,
+		Limits:           event.Limits{MaxBytes: *f.maxBytes},
+		SessionTimeout:   *f.session,
+		MaxBufferedBytes: max(1, *f.bufferedMiB) << 20,
+		AfterInsert:      failpoint(log),
+		Logger:           log,
 	}, st, ingest.NewMetrics(reg))
 }
 

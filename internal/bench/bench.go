@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -27,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -50,8 +52,18 @@ type Config struct {
 	BatchRows   int
 	Linger      time.Duration
 	Logger      *slog.Logger
-	// CPUProfile, if set, receives a CPU profile of the end-to-end phase.
+	// CPUProfile, if set, receives a CPU profile of the end-to-end phase
+	// (of the in-process ingester; a child writes its own, see
+	// IngestCommand).
 	CPUProfile io.Writer
+	// IngestCommand, if set, returns `vetrina ingest args...` with env as
+	// a child process: the ingester then runs on its own, as in production,
+	// and its peak RSS is its own (VETRINA_CPUPROFILE in env profiles it).
+	// Nil runs the ingester in the benchmark's process.
+	IngestCommand func(args ...string) *exec.Cmd
+	// MaxBufferedBytes is the ingester's ingest.Config.MaxBufferedBytes (0:
+	// its default).
+	MaxBufferedBytes int
 	// Progress, if set, hears how far each phase is.
 	Progress func(step string, done, total int)
 	// BrokerCommand, if set, returns the command that runs the broker as a
@@ -162,46 +174,36 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	defer e2e.Close()
-	in, err := ingest.New(ingest.Config{Brokers: []string{brokerAddr}, GroupID: "bench", Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger, Logger: log}, e2e, nil)
+	want := uint64(cfg.Events)
+	ing, err := startIngester(ctx, cfg, brokerAddr, addr, topics)
 	if err != nil {
 		return res, err
 	}
-	want := uint64(cfg.Events)
-	// Measure the ingester's memory alone: drop the preload's garbage and
-	// reset the kernel's peak RSS counter (Linux: clear_refs 5).
-	runtime.GC()
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	ictx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = in.Run(ictx) }()
 	// The clock starts once the ingester owns its partitions: joining a
 	// consumer group takes a few seconds (the broker's initial rebalance
 	// delay), which is not throughput.
-	for in.Ready() != nil && ctx.Err() == nil {
+	for ing.ready() != nil && ctx.Err() == nil {
+		if err := ing.exited(); err != nil {
+			return res, err
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	start = time.Now()
-	if cfg.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(cfg.CPUProfile); err == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
 	var got uint64
 	for got < want {
 		if ctx.Err() != nil {
-			cancel()
-			wg.Wait()
+			ing.stop()
 			return res, ctx.Err()
+		}
+		if err := ing.exited(); err != nil {
+			return res, err
 		}
 		time.Sleep(20 * time.Millisecond)
 		got = 0
 		for _, t := range []store.Table{store.TableViews, store.TableChats, store.TablePurchases, store.TableDeadLetters} {
 			n, err := e2e.RowCount(ctx, t)
 			if err != nil {
-				cancel()
-				wg.Wait()
+				ing.stop()
 				return res, err
 			}
 			got += n
@@ -209,9 +211,8 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		progress("end to end: ingest into ClickHouse (rows)", int(min(got, want)), int(want))
 	}
 	res.EndToEndSeconds = time.Since(start).Seconds()
-	pprof.StopCPUProfile()
-	cancel()
-	wg.Wait()
+	res.PeakRSSBytes = ing.peakRSS()
+	ing.stop()
 	if dl, err := e2e.RowCount(ctx, store.TableDeadLetters); err != nil || dl > 0 {
 		return res, fmt.Errorf("end to end: %d generated events were dead-lettered (%v)", dl, err)
 	}
@@ -226,7 +227,6 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	res.EndToEndPerSec = float64(want) / res.EndToEndSeconds
-	res.PeakRSSBytes = PeakRSS("self")
 
 	res.BrokerPeakBytes = brokerPeak()
 	if err := settle(ctx, e2e); err != nil {
@@ -260,6 +260,95 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 		res.ClickHousePeakBytes = PeakRSS(strconv.Itoa(chPID))
 	}
 	return res, nil
+}
+
+// ingester is the end-to-end phase's ingester: a child `vetrina ingest`
+// or one in this process.
+type ingester struct {
+	ready   func() error
+	exited  func() error // non-nil once a child has exited on its own
+	peakRSS func() uint64
+	stop    func()
+}
+
+// startIngester starts the ingester of the end-to-end phase, its peak RSS
+// counter reset.
+func startIngester(ctx context.Context, cfg Config, brokerAddr, chAddr string, topics ingest.Topics) (*ingester, error) {
+	if cfg.IngestCommand == nil {
+		e2e, err := store.Open(store.Config{Addr: chAddr, Database: "bench_e2e", Compression: cfg.Compression})
+		if err != nil {
+			return nil, err
+		}
+		in, err := ingest.New(ingest.Config{Brokers: []string{brokerAddr}, GroupID: "bench", Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger,
+			MaxBufferedBytes: cfg.MaxBufferedBytes, Logger: cfg.Logger}, e2e, nil)
+		if err != nil {
+			e2e.Close()
+			return nil, err
+		}
+		// Measure the ingester's memory alone: drop the preload's garbage
+		// and reset the kernel's peak RSS counter (Linux: clear_refs 5).
+		runtime.GC()
+		debug.FreeOSMemory()
+		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		ictx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = in.Run(ictx) }()
+		if cfg.CPUProfile != nil {
+			_ = pprof.StartCPUProfile(cfg.CPUProfile)
+		}
+		return &ingester{ready: in.Ready, exited: func() error { return nil }, peakRSS: func() uint64 { return PeakRSS("self") },
+			stop: func() { pprof.StopCPUProfile(); cancel(); wg.Wait(); e2e.Close() }}, nil
+	}
+	port, err := chserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := cfg.IngestCommand("ingest", "--brokers", brokerAddr, "--clickhouse", chAddr, "--database", "bench_e2e",
+		"--clickhouse-compression", cfg.Compression, "--group", "bench", "--topic-prefix", "bench.",
+		"--batch-rows", strconv.Itoa(cfg.BatchRows), "--linger", cfg.Linger.String(),
+		"--max-buffered-mib", strconv.Itoa(max(1, cfg.MaxBufferedBytes>>20)), "--http", httpAddr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start vetrina ingest: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var exitErr error
+	stopped := false
+	pid := strconv.Itoa(cmd.Process.Pid)
+	return &ingester{
+		ready: func() error {
+			resp, err := http.Get("http://" + httpAddr + "/readyz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("ingester not ready: %s", resp.Status)
+			}
+			return nil
+		},
+		exited: func() error {
+			select {
+			case err := <-done:
+				exitErr = fmt.Errorf("vetrina ingest exited: %v", err)
+				stopped = true
+			default:
+			}
+			return exitErr
+		},
+		peakRSS: func() uint64 { return PeakRSS(pid) },
+		stop: func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+		},
+	}, nil
 }
 
 // startClickHouse starts a managed ClickHouse with its data in dir (a
