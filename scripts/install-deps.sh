@@ -19,6 +19,16 @@ for arg in "$@"; do
     *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
   esac
 done
+# Apache Kafka's broker, for the tests that run the real one (with --test):
+# Java and Maven from Debian's packages, then the broker's jars from the
+# Maven registry into ~/.cache/vetrina/kafka (scripts/fetch-kafka.sh), last.
+kafka=0
+case " $* " in *" --test "*) kafka=1 ;; esac
+if [ "$kafka" = 1 ]; then
+  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
+fetch_kafka() { if [ "$kafka" = 1 ]; then "$(dirname "$0")/fetch-kafka.sh"; fi; }
 # schemathesis, for the contract test against a running `vetrina up`
 # (cmd/vetrina/schemathesis_test.go; with --test): pinned, since its CLI
 # flags change between versions, from Python's package index with pip
@@ -38,6 +48,7 @@ case " $* " in *" --test "*)
     need+=(python3-pip); st_deferred=1
   fi ;;
 esac
+[ ${#need[@]} -eq 0 ] && fetch_kafka
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""
@@ -49,5 +60,6 @@ echo "install-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fetch_kafka
 [ "$st_deferred" = 1 ] && install_schemathesis
 exit 0
