@@ -228,3 +228,46 @@ func TestAlertRules_PromtoolChecksAndUnitTests(t *testing.T) {
 		}
 	}
 }
+
+// TestCompose_ValidAndTokensMountedAsADirectory: docker-compose.yml is a
+// valid Compose file (for the Compose plugin, or Debian's docker-compose
+// 1.29 where the plugin is absent), and the API reads its tokens from a
+// mounted directory: a single-file mount never sees the rename of an edit.
+func TestCompose_ValidAndTokensMountedAsADirectory(t *testing.T) {
+	var cmd *exec.Cmd
+	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
+		cmd = exec.Command("docker", "compose", "-f", "../docker-compose.yml", "config", "-q")
+	} else if p, err := exec.LookPath("docker-compose"); err == nil {
+		cmd = exec.Command(p, "-f", "../docker-compose.yml", "config", "-q")
+	} else {
+		t.Fatal("checking docker-compose.yml needs the Compose plugin or docker-compose: run scripts/install-deps.sh --test (or `apt-get install -y docker-compose`; `make test` installs it)")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	src, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		t.Fatal(err)
+	}
+	serve := doc.Services["serve"]
+	tokens := serve.Environment["VETRINA_TOKENS"]
+	mounted := false
+	for _, v := range serve.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && strings.HasPrefix(parts[0], "./") && tokens != "" && filepath.Dir(tokens) == parts[1] {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("serve reads its tokens from %q, which is not in a directory mounted from the host (volumes %v)", tokens, serve.Volumes)
+	}
+}

@@ -14,7 +14,9 @@ for arg in "$@"; do
   case "$arg" in
     --test) command -v chromium >/dev/null 2>&1 || need+=(chromium)
       # promtool checks and unit-tests the alert rules (deploy's tests).
-      command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
+      command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+      # deploy's tests check docker-compose.yml with the Compose plugin or, without it, Debian's docker-compose.
+      docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose) ;;
     --stress) command -v stress >/dev/null 2>&1 || need+=(stress) ;;
     *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
   esac

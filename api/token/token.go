@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math"
 	"os"
@@ -31,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The scopes a token may hold.
@@ -195,6 +197,10 @@ func Read(path string) (*Set, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("token file: %w", err)
 	}
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, nil, fmt.Errorf("token file: %w: this process runs as uid %d; make the file readable to it "+
+			"(chmod 0644 is safe: it holds only SHA-256 hashes of the tokens; or chown it to uid %d)", err, os.Getuid(), os.Getuid())
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("token file: %w", err)
 	}
@@ -235,9 +241,18 @@ func Edit(path string, edit func(*File) error) error {
 	return writeAtomic(path, buf.Bytes())
 }
 
-// writeAtomic replaces path with data (mode 0600) through a temporary file
-// in the same directory and a rename.
+// writeAtomic replaces path with data through a temporary file in the
+// same directory and a rename. A new file gets mode 0600; a file that
+// exists keeps its mode and, where this process may set it, its owner (an
+// operator who made it readable to a server's user keeps it so).
 func writeAtomic(path string, data []byte) error {
+	mode, uid, gid := fs.FileMode(0o600), -1, -1
+	if info, err := os.Stat(path); err == nil {
+		mode = info.Mode().Perm()
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokens-*")
 	if err != nil {
 		return fmt.Errorf("token file: %w", err)
@@ -247,9 +262,12 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("token file: %w", err)
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return fmt.Errorf("token file: %w", err)
+	}
+	if uid >= 0 && (uid != os.Getuid() || gid != os.Getgid()) {
+		_ = tmp.Chown(uid, gid) // only root may give a file away; else it stays the editor's
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("token file: %w", err)

@@ -123,3 +123,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestEdit_KeepsTheModeOfAnExistingFile: an operator who made the file
+// readable to a server's user (docker-compose runs it as another uid)
+// keeps it readable after `vetrina token` edits it; a new file is 0600.
+func TestEdit_KeepsTheModeOfAnExistingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	add := func(name string) func(*File) error {
+		return func(f *File) error {
+			f.Tokens = append(f.Tokens, Entry{Name: name, SHA256: HashHex(New()), Scopes: []string{"feed"}})
+			return nil
+		}
+	}
+	if err := Edit(path, add("a")); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Fatalf("new file mode %v, want 0600", info.Mode().Perm())
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Edit(path, add("b")); err != nil {
+		t.Fatal(err)
+	}
+	s, info, err := Read(path)
+	if err != nil || s.Len() != 2 || info.Mode().Perm() != 0o644 {
+		t.Fatalf("after an edit: %v, %d tokens, mode %v; want 2 tokens and the mode kept at 0644", err, s.Len(), info.Mode().Perm())
+	}
+}
