@@ -248,7 +248,9 @@ func (pc *partitionConsumer) process(msg *record) {
 // flush lands the batch: dead letters first, then rows, then commits the
 // offset to Kafka. It retries ClickHouse until ctx ends; after a failed
 // insert it asks ClickHouse whether the insert landed anyway (a timeout can
-// hide a success) before trying again. It reports whether the batch landed.
+// hide a success) before trying again, unless the store stores a retried
+// batch once (then it tries again as it is). It reports whether the batch
+// landed.
 func (pc *partitionConsumer) flush(ctx context.Context) bool {
 	in := pc.in
 	pc.first = time.Time{}
@@ -305,8 +307,15 @@ func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top in
 	in := pc.in
 	table := rows.Table().Name()
 	first := true
+	// A store that stores a retried batch once (replicated ClickHouse)
+	// gets the batch again as it was, unchecked: see
+	// store.Store.DeduplicatesRetries.
+	dedup := false
+	if d, ok := in.st.(interface{ DeduplicatesRetries() bool }); ok {
+		dedup = d.DeduplicatesRetries()
+	}
 	err := retry.Do(ctx, minBackoff, maxBackoff, func() error {
-		if !first {
+		if !first && !dedup {
 			// Did the failed attempt land after all?
 			wm, err := watermark(ctx)
 			if err != nil {

@@ -21,6 +21,9 @@ for arg in "$@"; do
     *) echo "install-deps: unknown option $arg (options: --test, --stress)" >&2; exit 2 ;;
   esac
 done
+# ZooKeeper, for the replicated ClickHouse cluster test (store, internal/zkserver;
+# with --test): Debian's zookeeper package, whose jar runs on the Java it brings.
+case " $* " in *" --test "*) [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper) ;; esac
 # Apache Kafka's broker, for the tests that run the real one (with --test):
 # Java and Maven from Debian's packages, then the broker's jars from the
 # Maven registry into ~/.cache/vetrina/kafka (scripts/fetch-kafka.sh), last.

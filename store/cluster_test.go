@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestClusterMigrations_Replicated(t *testing.T) {
 							t.Errorf("local table's columns differ from the single-server table's")
 						}
 						_, tail, _ := strings.Cut(stmt, "MergeTree()")
-						if !strings.HasSuffix(s, tail) {
+						if !strings.HasSuffix(s, tail+" SETTINGS replicated_deduplication_window = 1000") {
 							t.Errorf("local table's PARTITION BY / ORDER BY differ: %q", tail)
 						}
 					}
@@ -80,18 +81,35 @@ func TestClusterMigrations_Replicated(t *testing.T) {
 	if tables < 8 {
 		t.Errorf("only %d tables checked", tables)
 	}
-	// The added column lands on the local tables before the Distributed ones.
-	var alters []string
+	// The added column lands on the local tables first. ClickHouse 18.16
+	// refuses an ALTER ON CLUSTER of the Distributed table (not replicated)
+	// over shards that replicate internally, so it is then created again
+	// from its local table.
+	wantAlter := []string{
+		"ALTER TABLE vetrina.influencer_versions_local ON CLUSTER prod ADD COLUMN fee Float64 DEFAULT 0",
+		"DROP TABLE IF EXISTS vetrina.influencer_versions ON CLUSTER prod",
+		"CREATE TABLE IF NOT EXISTS vetrina.influencer_versions ON CLUSTER prod AS vetrina.influencer_versions_local ENGINE = Distributed(prod, vetrina, influencer_versions_local, kafka_partition)",
+	}
+	if got := alterAndAfter(migs, 3); !slices.Equal(got, wantAlter) {
+		t.Errorf("the added column's statements:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantAlter, "\n"))
+	}
 	for _, m := range migs {
 		for _, s := range m.Statements {
-			if strings.HasPrefix(s, "ALTER") {
-				alters = append(alters, s)
+			if strings.HasPrefix(s, "ALTER TABLE vetrina.influencer_versions ") {
+				t.Errorf("%s: an ALTER ON CLUSTER of a Distributed table: %s", m.Name, s)
 			}
 		}
 	}
-	if len(alters) != 2 || !strings.HasPrefix(alters[0], "ALTER TABLE vetrina.influencer_versions_local ON CLUSTER prod ADD COLUMN fee") ||
-		!strings.HasPrefix(alters[1], "ALTER TABLE vetrina.influencer_versions ON CLUSTER prod ADD COLUMN fee") {
-		t.Errorf("alters: %q", alters)
+	sharded, err := store.ClusterMigrations("vetrina", "prod", store.ClusterSharded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAlter = []string{
+		"ALTER TABLE vetrina.influencer_versions_local ADD COLUMN fee Float64 DEFAULT 0",
+		"ALTER TABLE vetrina.influencer_versions ADD COLUMN fee Float64 DEFAULT 0",
+	}
+	if got := alterAndAfter(sharded, 2); !slices.Equal(got, wantAlter) {
+		t.Errorf("sharded: the added column's statements:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantAlter, "\n"))
 	}
 	if _, err := store.ClusterMigrations("vetrina", "bad name", ""); err == nil {
 		t.Error("a cluster name with a space was accepted")
@@ -99,6 +117,23 @@ func TestClusterMigrations_Replicated(t *testing.T) {
 	if _, err := store.ClusterMigrations("vetrina", "prod", "mirrored"); err == nil {
 		t.Error("an unknown cluster mode was accepted")
 	}
+}
+
+// alterAndAfter returns the first ALTER of migs and the statements after
+// it in its migration, n in all (fewer if the migration ends).
+func alterAndAfter(migs []store.Migration, n int) []string {
+	for _, m := range migs {
+		for i, s := range m.Statements {
+			if strings.HasPrefix(s, "ALTER") {
+				out := slices.Clone(m.Statements[i:min(i+n, len(m.Statements))])
+				for j, s := range out {
+					out[j] = strings.TrimSpace(s)
+				}
+				return out
+			}
+		}
+	}
+	return nil
 }
 
 // TestCluster_TwoShards_ExactlyOnceAndSharded runs the sharded layout on

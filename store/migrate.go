@@ -93,7 +93,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err := s.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db+s.onCluster()); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", s.db, err)
 	}
-	if err := s.exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version"); err != nil {
+	create := "CREATE TABLE IF NOT EXISTS " + s.db + ".schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version"
+	if s.cluster != nil && s.cluster.replicated {
+		create = s.cluster.migrationsTable(s.db)
+	}
+	if err := s.exec(ctx, create); err != nil {
 		return nil, fmt.Errorf("create %s.schema_migrations: %w", s.db, err)
 	}
 	applied, err := s.AppliedMigrations(ctx)

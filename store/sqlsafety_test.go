@@ -42,6 +42,8 @@ var (
 		"s.db": true, "db": true, "t.Name()": true, "table.Name()": true, "table.Name": true, "t.Name": true,
 		"uniq": true, "s.onCluster()": true, "LocalSuffix": true, "activeUsersSQL": true, "name": true,
 		"strings.Join(cols, \", \")": true, "strings.Join": true, "l.cluster": true,
+		// everyReplica's FROM: the database, a table name and ? parameters.
+		"from": true,
 	}
 )
 

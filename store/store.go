@@ -54,6 +54,8 @@ type Store struct {
 	conn    driver.Conn
 	db      string
 	cluster *clusterLayout // nil on a single server
+	user    string         // for remote() reads of every replica
+	pass    string
 }
 
 // Open connects to ClickHouse. It does not require the database to exist
@@ -113,7 +115,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
-	return &Store{conn: conn, db: cfg.Database, cluster: layout}, nil
+	return &Store{conn: conn, db: cfg.Database, cluster: layout, user: cfg.Username, pass: cfg.Password}, nil
 }
 
 // Database returns the database name.
@@ -153,17 +155,26 @@ func ErrorCode(err error) string {
 }
 
 // Watermarks returns, per Kafka partition, the highest offset stored in
-// table. Partitions with no rows are absent.
+// table. Partitions with no rows are absent. In the replicated cluster
+// layout it is the highest over every replica (everyReplica).
 func (s *Store) Watermarks(ctx context.Context, table Table) (map[int32]int64, error) {
-	q := "SELECT kafka_partition, max(kafka_offset) FROM " + s.db + "." + table.Name() + " GROUP BY kafka_partition"
-	return s.watermarks(ctx, q, table.Name())
+	from, args, err := s.everyReplica(ctx, table.Name())
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks of %s.%s: %w", s.db, table.Name(), err)
+	}
+	q := "SELECT kafka_partition, max(kafka_offset) FROM " + from + " GROUP BY kafka_partition"
+	return s.watermarks(ctx, q, table.Name(), args...)
 }
 
 // DeadLetterWatermarks returns, per partition of topic, the highest offset in
-// the dead-letter table.
+// the dead-letter table (over every replica, as Watermarks).
 func (s *Store) DeadLetterWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
-	q := "SELECT kafka_partition, max(kafka_offset) FROM " + s.db + ".dead_letters WHERE topic = ? GROUP BY kafka_partition"
-	return s.watermarks(ctx, q, "dead_letters", topic)
+	from, args, err := s.everyReplica(ctx, "dead_letters")
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks of %s.dead_letters: %w", s.db, err)
+	}
+	q := "SELECT kafka_partition, max(kafka_offset) FROM " + from + " WHERE topic = ? GROUP BY kafka_partition"
+	return s.watermarks(ctx, q, "dead_letters", append(args, topic)...)
 }
 
 func (s *Store) watermarks(ctx context.Context, q, table string, args ...any) (map[int32]int64, error) {
@@ -194,8 +205,16 @@ func (s *Store) RecentEventIDs(ctx context.Context, table Table, partition int32
 	if !table.IsEvent() {
 		return nil, nil
 	}
-	q := "SELECT event_id FROM " + s.db + "." + table.Name() + " WHERE kafka_partition = ? AND kafka_offset > ? ORDER BY kafka_offset"
-	rows, err := s.conn.Query(ctx, q, uint32(partition), uint64(max(after, 0)))
+	from, args, err := s.everyReplica(ctx, table.Name())
+	if err != nil {
+		return nil, fmt.Errorf("read recent event ids of %s.%s partition %d: %w", s.db, table.Name(), partition, err)
+	}
+	q := "SELECT event_id FROM " + from + " WHERE kafka_partition = ? AND kafka_offset > ? ORDER BY kafka_offset"
+	if args != nil {
+		// Every replica's copy: one row per offset.
+		q = "SELECT any(event_id) FROM " + from + " WHERE kafka_partition = ? AND kafka_offset > ? GROUP BY kafka_offset ORDER BY kafka_offset"
+	}
+	rows, err := s.conn.Query(ctx, q, append(args, uint32(partition), uint64(max(after, 0)))...)
 	if err != nil {
 		return nil, fmt.Errorf("read recent event ids of %s.%s partition %d: %w", s.db, table.Name(), partition, err)
 	}
@@ -250,6 +269,11 @@ func (s *Store) Insert(ctx context.Context, rows Rows) error {
 		return fmt.Errorf("insert %d rows into %s.%s: append: %w", n, s.db, t.Name(), err)
 	}
 	if err := batch.Send(); err != nil {
+		if s.cluster != nil && s.cluster.replicated {
+			if why := keeperTrouble(err); why != "" {
+				return fmt.Errorf("insert %d rows into %s.%s: %s: %w", n, s.db, t.Name(), why, err)
+			}
+		}
 		return fmt.Errorf("insert %d rows into %s.%s: %w", n, s.db, t.Name(), err)
 	}
 	return nil
@@ -274,4 +298,29 @@ func (s *Store) onCluster() string {
 		return ""
 	}
 	return s.cluster.onCluster()
+}
+
+// ClickHouse exception codes that mean a replicated table has no usable
+// ZooKeeper session.
+const (
+	codeNoZooKeeper     = 225 // NO_ZOOKEEPER
+	codeTableIsReadOnly = 242 // TABLE_IS_READ_ONLY: a replica without a ZooKeeper session
+	codeUnknownStatus   = 319 // UNKNOWN_STATUS_OF_INSERT: ZooKeeper lost during the commit
+	codeKeeperException = 999 // KEEPER_EXCEPTION: connection loss, session expired, ...
+)
+
+// keeperTrouble says, for an operator, why a replicated insert failed when
+// the reason is ZooKeeper; "" otherwise.
+func keeperTrouble(err error) string {
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) {
+		return ""
+	}
+	switch ex.Code {
+	case codeNoZooKeeper, codeTableIsReadOnly, codeKeeperException:
+		return "replicated tables cannot write without ZooKeeper (down, unreachable, or the session was lost and is being re-established)"
+	case codeUnknownStatus:
+		return "ZooKeeper went away while the insert was being committed; the same rows are inserted again (ClickHouse stores them once)"
+	}
+	return ""
 }

@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,34 @@ type Config struct {
 	// name a cluster (see store.Config.Cluster).
 	Clusters map[string][][]string
 
+	// ZooKeeper lists the host:port of the ZooKeeper (or ClickHouse
+	// Keeper) nodes that replicated tables (ReplicatedMergeTree) and
+	// distributed DDL (ON CLUSTER) coordinate through. With it the server
+	// also gets an interserver HTTP port (replicas fetch parts from each
+	// other there), the distributed DDL queue at DDLQueuePath, and every
+	// shard of Clusters has internal_replication: an insert through a
+	// Distributed table goes to one replica of the shard, and its
+	// ReplicatedMergeTree table copies it to the others. Empty (a single
+	// server, or a sharded cluster of MergeTree tables): none of these.
+	ZooKeeper []string
+
+	// ZooKeeperSessionTimeout is the server's ZooKeeper session timeout.
+	// Default 30s (ClickHouse's own).
+	ZooKeeperSessionTimeout time.Duration
+
+	// Macros are the server's substitutions in replicated table paths and
+	// names, e.g. {"shard": "1", "replica": "node1"} for
+	// ReplicatedMergeTree('/clickhouse/tables/{shard}/db/t', '{replica}').
+	Macros map[string]string
+
+	// InterserverHTTPPort is the port replicas fetch parts from this
+	// server on; used only with ZooKeeper, where 0 picks a free port.
+	InterserverHTTPPort int
+
+	// DDLQueuePath is the ZooKeeper path of the distributed DDL queue;
+	// used only with ZooKeeper. Default /clickhouse/task_queue/ddl.
+	DDLQueuePath string
+
 	// StartTimeout bounds how long Start waits for the server to answer.
 	// Default 60s.
 	StartTimeout time.Duration
@@ -84,8 +113,10 @@ type Config struct {
 
 // Default values used when the corresponding Config field is zero.
 const (
-	DefaultHost         = "127.0.0.1"
-	DefaultStartTimeout = 60 * time.Second
+	DefaultHost                    = "127.0.0.1"
+	DefaultStartTimeout            = 60 * time.Second
+	DefaultZooKeeperSessionTimeout = 30 * time.Second
+	DefaultDDLQueuePath            = "/clickhouse/task_queue/ddl"
 )
 
 // Timing of startup and shutdown housekeeping.
@@ -161,7 +192,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	autoPorts := cfg.NativePort == 0 || cfg.HTTPPort == 0
+	replicated := len(cfg.ZooKeeper) > 0
+	if replicated {
+		if cfg.ZooKeeperSessionTimeout <= 0 {
+			cfg.ZooKeeperSessionTimeout = DefaultZooKeeperSessionTimeout
+		}
+		if cfg.DDLQueuePath == "" {
+			cfg.DDLQueuePath = DefaultDDLQueuePath
+		}
+	}
+	autoPorts := cfg.NativePort == 0 || cfg.HTTPPort == 0 || (replicated && cfg.InterserverHTTPPort == 0)
 	for attempt := 1; ; attempt++ {
 		p := serverParams{
 			layout:          l,
@@ -174,6 +214,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if err := pickPorts(cfg.Host, &p.NativePort, &p.HTTPPort); err != nil {
 			return nil, err
 		}
+		if replicated {
+			p.Replication = &replication{
+				ZooKeeper:        cfg.ZooKeeper,
+				SessionTimeoutMS: cfg.ZooKeeperSessionTimeout.Milliseconds(),
+				Macros:           cfg.Macros,
+				InterserverHost:  clientHost(cfg.Host),
+				InterserverPort:  cfg.InterserverHTTPPort,
+				DDLQueuePath:     cfg.DDLQueuePath,
+			}
+			if err := pickPort(cfg.Host, &p.Replication.InterserverPort, p.NativePort, p.HTTPPort); err != nil {
+				return nil, err
+			}
+		}
 		if err := writeConfigs(p); err != nil {
 			return nil, err
 		}
@@ -182,7 +235,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return s, nil
 		}
 		if autoPorts && attempt < portAttempts && errors.Is(err, ErrPortInUse) &&
-			!mentionsPort(err, cfg.NativePort) && !mentionsPort(err, cfg.HTTPPort) {
+			!mentionsPort(err, cfg.NativePort) && !mentionsPort(err, cfg.HTTPPort) && !mentionsPort(err, cfg.InterserverHTTPPort) {
 			log.Warn("port taken before clickhouse could bind it; retrying with new ports", "attempt", attempt, "err", err)
 			continue
 		}
@@ -499,6 +552,24 @@ func pickPorts(host string, native, http *int) error {
 		j++
 	}
 	return nil
+}
+
+// pickPort sets a zero *port to a free port other than the taken ones.
+func pickPort(host string, port *int, taken ...int) error {
+	if *port != 0 {
+		return nil
+	}
+	ports, err := freePorts(host, len(taken)+1)
+	if err != nil {
+		return err
+	}
+	for _, p := range ports {
+		if !slices.Contains(taken, p) {
+			*port = p
+			return nil
+		}
+	}
+	return fmt.Errorf("chserver: no free port on %s", host)
 }
 
 // mentionsPort reports whether a startup error names a fixed port, as in
