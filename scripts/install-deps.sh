@@ -53,6 +53,25 @@ case " $* " in *" --test "*)
     need+=(python3-pip); st_deferred=1
   fi ;;
 esac
+# chdb-core (ClickHouse's current engine in process), for the test that runs
+# the schema and every query on it as on 18.16 (store/chdb_test.go; with
+# --test): pinned, from Python's package index with pip.
+CHDB_VERSION=26.9.0
+chdb_deferred=0
+install_chdb() {
+  python3 -c "import chdb, sys; sys.exit(chdb.__version__ != '$CHDB_VERSION')" 2>/dev/null && return 0
+  echo "install-deps: installing chdb-core $CHDB_VERSION with pip" >&2
+  python3 -m pip install -q "chdb-core==$CHDB_VERSION" >&2 ||
+    python3 -m pip install -q --break-system-packages "chdb-core==$CHDB_VERSION" >&2
+}
+case " $* " in *" --test "*)
+  if python3 -m pip --version >/dev/null 2>&1; then
+    install_chdb
+  else
+    case " ${need[*]} " in *" python3-pip "*) ;; *) need+=(python3-pip) ;; esac
+    chdb_deferred=1
+  fi ;;
+esac
 [ ${#need[@]} -eq 0 ] && fetch_kafka
 [ ${#need[@]} -eq 0 ] && exit 0
 
@@ -67,4 +86,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fetch_kafka
 [ "$st_deferred" = 1 ] && install_schemathesis
+[ "$chdb_deferred" = 1 ] && install_chdb
 exit 0

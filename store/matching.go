@@ -14,7 +14,9 @@ import (
 // before the cut-off: fake accounts watch lives and do nothing else.
 
 // activeUsersSQL is the set of users with a view outside lives before ?.
-const activeUsersSQL = `(SELECT user_id, toUInt8(1) AS active FROM {db}.views WHERE live_id = 0 AND ts < ? GROUP BY user_id)`
+// Every subquery of a JOIN has an alias: current ClickHouse requires one
+// (joined_subquery_requires_alias), 18.16 accepts it.
+const activeUsersSQL = `(SELECT user_id, toUInt8(1) AS active FROM {db}.views WHERE live_id = 0 AND ts < ? GROUP BY user_id) AS active_users`
 
 // LiveAudience is one live's audience before the cut-off.
 type LiveAudience struct {
@@ -146,20 +148,20 @@ type AudienceCategory struct {
 
 var audienceSQL = `
 SELECT influencer_id, category, sum(share)
-FROM (SELECT DISTINCT influencer_id, user_id FROM {db}.views WHERE live_id != 0 AND ts < ?)
+FROM (SELECT DISTINCT influencer_id, user_id FROM {db}.views WHERE live_id != 0 AND ts < ?) AS viewers
 ALL INNER JOIN (
     SELECT user_id, category, n / t AS share
     FROM (
         SELECT user_id, category, count() AS n
         FROM {db}.views
-        ANY LEFT JOIN (SELECT product_id, category FROM {db}.products) USING product_id
+        ANY LEFT JOIN (SELECT product_id, category FROM {db}.products) AS c USING product_id
         WHERE live_id = 0 AND ts < ?
         GROUP BY user_id, category
-    )
+    ) AS per_category
     ALL INNER JOIN (
         SELECT user_id, count() AS t FROM {db}.views WHERE live_id = 0 AND ts < ? GROUP BY user_id
-    ) USING user_id
-) USING user_id
+    ) AS totals USING user_id
+) AS shares USING user_id
 GROUP BY influencer_id, category`
 
 // Audiences returns, per influencer and category, the summed category
