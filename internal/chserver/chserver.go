@@ -25,7 +25,6 @@
 package chserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +40,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vetrina/vetrina/internal/logtail"
 )
 
 // ErrDirInUse is returned (wrapped) by Start when another live ClickHouse
@@ -246,8 +247,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // launch starts one child with the config already written for p and waits
 // for it to become ready.
 func launch(ctx context.Context, bin serverCommand, p serverParams, timeout time.Duration, log *slog.Logger) (*Server, error) {
-	errLogOff := fileSize(p.ErrorLog)
-	stdoutOff := fileSize(p.StdoutLog)
+	errLogOff := logtail.Size(p.ErrorLog)
+	stdoutOff := logtail.Size(p.StdoutLog)
 	out, err := os.OpenFile(p.StdoutLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("chserver: open %s: %w", p.StdoutLog, err)
@@ -282,10 +283,10 @@ func launch(ctx context.Context, bin serverCommand, p serverParams, timeout time
 	go s.wait(out)
 
 	tail := func() string {
-		if t := tailLines(p.ErrorLog, errLogOff, logTailLines); t != "" {
+		if t := logtail.Since(p.ErrorLog, errLogOff, logTailLines); t != "" {
 			return t
 		}
-		return tailLines(p.StdoutLog, stdoutOff, logTailLines)
+		return logtail.Since(p.StdoutLog, stdoutOff, logTailLines)
 	}
 	started := time.Now()
 	if err := s.waitReady(ctx, timeout); err != nil {
@@ -612,42 +613,4 @@ func exitStatus(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
-}
-
-// fileSize is the size of path, 0 if it does not exist.
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// tailLines returns the last n lines written to path after offset (from
-// the start if the file has since been rotated and is shorter).
-func tailLines(path string, offset int64, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() < offset {
-		offset = 0
-	}
-	const maxRead = 1 << 20
-	if fi, err := f.Stat(); err == nil && fi.Size()-offset > maxRead {
-		offset = fi.Size() - maxRead
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return ""
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return ""
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(string(bytes.Join(lines, []byte("\n"))))
 }

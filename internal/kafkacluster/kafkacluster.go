@@ -22,13 +22,11 @@
 package kafkacluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -40,6 +38,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vetrina/vetrina/internal/logtail"
 )
 
 // DefaultVersion is the Apache Kafka release the tests run (and that
@@ -274,7 +274,7 @@ func (c *Cluster) format(ctx context.Context, n *node) error {
 	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("kafkacluster: format the storage of node %d (%s %s): %w\n%s", n.id, c.java, strings.Join(args, " "), err, tail(out, logTailLines))
+		return fmt.Errorf("kafkacluster: format the storage of node %d (%s %s): %w\n%s", n.id, c.java, strings.Join(args, " "), err, logtail.Last(out, logTailLines))
 	}
 	return nil
 }
@@ -320,12 +320,12 @@ func (c *Cluster) launch(n *node) error {
 func (c *Cluster) waitJoined(ctx context.Context, n *node) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.StartTimeout)
 	defer cancel()
-	logOff := fileSize(n.logPath())
+	logOff := logtail.Size(n.logPath())
 	var last error
 	for {
 		p := n.process()
 		if p.exited() {
-			t := tailFile(n.logPath(), logOff, logTailLines)
+			t := logtail.Since(n.logPath(), logOff, logTailLines)
 			err := fmt.Errorf("kafkacluster: node %d exited during startup (%v); last lines of %s:\n%s", n.id, p.err, n.logPath(), t)
 			if strings.Contains(t, "Address already in use") {
 				err = fmt.Errorf("%w: %w", ErrPortInUse, err)
@@ -349,7 +349,7 @@ func (c *Cluster) waitJoined(ctx context.Context, n *node) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("kafkacluster: node %d did not join within %v (last: %v); last lines of %s:\n%s",
-				n.id, c.cfg.StartTimeout, last, n.logPath(), tailFile(n.logPath(), logOff, logTailLines))
+				n.id, c.cfg.StartTimeout, last, n.logPath(), logtail.Since(n.logPath(), logOff, logTailLines))
 		case <-time.After(pollInterval):
 		}
 	}
@@ -407,7 +407,7 @@ func (c *Cluster) Addr(id int) string { return c.node(id).addr() }
 func (c *Cluster) LogPath(id int) string { return c.node(id).logPath() }
 
 // LogTail returns the last n lines of node id's output.
-func (c *Cluster) LogTail(id, n int) string { return tailFile(c.node(id).logPath(), 0, n) }
+func (c *Cluster) LogTail(id, n int) string { return logtail.Since(c.node(id).logPath(), 0, n) }
 
 // Running reports whether node id's process is up.
 func (c *Cluster) Running(id int) bool {
@@ -485,7 +485,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 			crashed := !p.signaled
 			p.mu.Unlock()
 			if crashed {
-				errs = append(errs, fmt.Errorf("kafkacluster: node %d had exited on its own (%v); last lines of %s:\n%s", n.id, p.err, n.logPath(), tailFile(n.logPath(), 0, logTailLines)))
+				errs = append(errs, fmt.Errorf("kafkacluster: node %d had exited on its own (%v); last lines of %s:\n%s", n.id, p.err, n.logPath(), logtail.Since(n.logPath(), 0, logTailLines)))
 			}
 			continue
 		}
@@ -627,41 +627,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// tailFile returns the last n lines of path written after offset.
-func tailFile(path string, offset int64, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	const maxRead = 1 << 20
-	if size := fileSize(path); size-offset > maxRead {
-		offset = size - maxRead
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return ""
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return ""
-	}
-	return tail(b, n)
-}
-
-func tail(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(string(bytes.Join(lines, []byte("\n"))))
 }

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vetrina/vetrina/internal/logtail"
 )
 
 // ErrNotInstalled is returned (wrapped, with what was missing) by Start
@@ -214,7 +216,7 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("zkserver: write %s: %w", cfgFile, err)
 	}
 	logFile := filepath.Join(s.cfg.Dir, "zookeeper.log")
-	logOff := fileSize(logFile)
+	logOff := logtail.Size(logFile)
 	out, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("zkserver: open %s: %w", logFile, err)
@@ -262,7 +264,7 @@ func (s *Server) start(ctx context.Context) error {
 		default:
 			_ = p.kill()
 		}
-		tail := tailLines(logFile, logOff, logTailLines)
+		tail := logtail.Since(logFile, logOff, logTailLines)
 		if errors.Is(err, ErrPortInUse) || strings.Contains(tail, "Address already in use") {
 			return fmt.Errorf("zkserver: zookeeper on %s did not start (%w): %v\nlast lines of %s:\n%s", s.Addr(), ErrPortInUse, err, logFile, tail)
 		}
@@ -433,28 +435,4 @@ func freePort(host string) (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// tailLines returns the last n lines written to path after offset.
-func tailLines(path string, offset int64, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	if int64(len(b)) >= offset {
-		b = b[offset:]
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
