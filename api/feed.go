@@ -105,16 +105,23 @@ func queryValues(raw string, names, vals []string) (dup int) {
 			continue
 		}
 		i := slices.Index(names, key)
-		if i >= 0 && found&(1<<i) != 0 && dup < 0 {
-			dup = i
-		}
-		if i < 0 || found&(1<<i) != 0 {
+		if i < 0 {
 			continue
 		}
-		if val, err := url.QueryUnescape(v); err == nil {
-			vals[i] = val
-			found |= 1 << i
+		// A pair whose value does not unescape is dropped whole, as
+		// net/url drops it: it neither gives a value nor repeats one.
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
 		}
+		if found&(1<<i) != 0 {
+			if dup < 0 {
+				dup = i
+			}
+			continue
+		}
+		vals[i] = val
+		found |= 1 << i
 	}
 	return dup
 }
