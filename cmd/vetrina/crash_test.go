@@ -456,7 +456,9 @@ func startKafka(t *testing.T, prefix string) *kafkacluster.Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// A broker stopping waits for the controllers, which stop at the same
+		// time: on a busy machine that took over 30 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := c.Close(ctx); err != nil {
 			t.Errorf("stop the Kafka cluster: %v", err)

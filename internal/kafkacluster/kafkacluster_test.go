@@ -34,7 +34,9 @@ func start(t *testing.T, cfg Config) *Cluster {
 				pids = append(pids, c.PID(id))
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// A broker stopping waits for the controllers, which stop at the same
+		// time: on a busy machine that took over 30 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := c.Close(ctx); err != nil {
 			t.Errorf("close the cluster: %v", err)
