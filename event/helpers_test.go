@@ -245,26 +245,6 @@ func wantLive(f func(*Live)) *Live {
 	return v
 }
 
-func wantBase(k Kind) any {
-	switch k {
-	case KindView:
-		return wantView(nil)
-	case KindChat:
-		return wantChat(nil)
-	case KindPurchase:
-		return wantPurchase(nil)
-	case KindProduct:
-		return wantProduct(nil)
-	case KindBrand:
-		return wantBrand(nil)
-	case KindInfluencer:
-		return wantInfluencer(nil)
-	case KindLive:
-		return wantLive(nil)
-	}
-	panic("unknown kind")
-}
-
 var timeType = reflect.TypeOf(time.Time{})
 
 // sameEvent reports whether a and b (pointers to the same struct type) are

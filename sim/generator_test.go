@@ -83,16 +83,6 @@ type decoded struct {
 	live     event.Live
 }
 
-func (d *decoded) user() uint64 {
-	switch d.kind {
-	case event.KindView:
-		return d.view.UserID
-	case event.KindChat:
-		return d.chat.UserID
-	}
-	return d.purchase.UserID
-}
-
 // ts is the event time, or a live message's updated_at.
 func (d *decoded) ts() time.Time {
 	switch d.kind {
