@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vetrina/vetrina/internal/bench"
+	"github.com/vetrina/vetrina/internal/kafkacluster"
 	"github.com/vetrina/vetrina/internal/progress"
 )
 
@@ -26,15 +28,20 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error {
-	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker, then measures in one run: end-to-end events/s into ClickHouse through the ingester, and the raw clickhouse-go batch insert rate of the same rows (the ceiling). Starts a managed ClickHouse unless --clickhouse is given.")
+	f := newFlags("bench ingest", "Preloads N simulated events into an embedded broker (and with --kafka apache also into a managed Apache Kafka broker), then measures in one run: end-to-end events/s into ClickHouse through the ingester from each broker, and the raw clickhouse-go batch insert rate of the same rows (the ceiling), side by side. Starts a managed ClickHouse unless --clickhouse is given.")
 	events := f.Int("events", 2_000_000, "events to preload")
 	partitions := f.Int("partitions", 6, "partitions per topic")
 	ch := f.clickhouse("")
 	inf := f.ingest()
 	seed := f.Int64("seed", 7, "simulator seed")
-	cpuProfile := f.String("cpuprofile", "", "the ingester (a child process) writes a CPU profile of its run to this file")
+	cpuProfile := f.String("cpuprofile", "", "the ingester (a child process) writes a CPU profile of its run to this file (with --kafka apache: of kfake's last phase, and of Apache Kafka's to the file with -apache before its extension)")
+	kafkaKind := f.String("kafka", "kfake", "the brokers measured: kfake (the embedded broker), or apache (kfake and, in the same run, one managed Apache Kafka broker, scripts/fetch-kafka.sh's release, which needs Java)")
+	kafkaVersion := f.String("kafka-version", kafkacluster.DefaultVersion, "with --kafka apache: the Apache Kafka release (fetch it first with scripts/fetch-kafka.sh VERSION)")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *kafkaKind != "kfake" && *kafkaKind != "apache" {
+		return usageErrorf("vetrina bench ingest: --kafka %q: kfake or apache (see vetrina bench ingest --help)", *kafkaKind)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -45,15 +52,20 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 	res, err := bench.Ingest(ctx, bench.Config{
 		Events: *events, Partitions: *partitions, Seed: *seed,
 		ClickHouse: *ch.addr, Compression: *ch.compression, BatchRows: *inf.batchRows, Linger: *inf.linger, MaxBufferedBytes: max(1, *inf.bufferedMiB) << 20, Logger: log, Progress: meter.Update,
+		Apache: *kafkaKind == "apache", ApacheVersion: *kafkaVersion,
 		BrokerCommand: func(addr, prefix string, partitions int) *exec.Cmd {
 			return exec.Command(self, "broker", "--listen", addr, "--topic-prefix", prefix, "--partitions", strconv.Itoa(partitions))
 		},
 		// The ingester runs on its own, as in production: its memory is
 		// its own, and --cpuprofile profiles it.
-		IngestCommand: func(args ...string) *exec.Cmd {
+		IngestCommand: func(broker string, args ...string) *exec.Cmd {
 			cmd := exec.Command(self, args...)
-			if *cpuProfile != "" {
-				cmd.Env = append(os.Environ(), "VETRINA_CPUPROFILE="+*cpuProfile)
+			if p := *cpuProfile; p != "" {
+				if broker != "kfake" {
+					ext := filepath.Ext(p)
+					p = strings.TrimSuffix(p, ext) + "-" + broker + ext
+				}
+				cmd.Env = append(os.Environ(), "VETRINA_CPUPROFILE="+p)
 			}
 			return cmd
 		},

@@ -1,0 +1,239 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/vetrina/vetrina/ingest"
+	"github.com/vetrina/vetrina/internal/chserver"
+	"github.com/vetrina/vetrina/store"
+)
+
+// brokerTarget is a preloaded broker the end-to-end phase reads from, and
+// the database it lands in.
+type brokerTarget struct {
+	name, about string
+	addr        string
+	db          string
+	pid         string // the broker's process id, "" in-process
+}
+
+// endToEnd measures one phase: the ingester from t into ClickHouse at chAddr, from
+// the moment it owns its partitions until every event has landed, exactly
+// once. It then waits for ClickHouse's merges to settle, so that the next
+// phase starts on a quiet server.
+func endToEnd(ctx context.Context, cfg Config, t brokerTarget, group, chAddr, chPID string, topics ingest.Topics, progress func(string, int, int)) (EndToEnd, error) {
+	res := EndToEnd{Broker: t.name, About: t.about}
+	e2e, err := openDB(ctx, chAddr, t.db, cfg.Compression)
+	if err != nil {
+		return res, err
+	}
+	defer e2e.Close()
+	want := uint64(cfg.Events)
+	ing, err := startIngester(ctx, cfg, t.name, group, t.addr, chAddr, t.db, topics)
+	if err != nil {
+		return res, err
+	}
+	defer ing.stop()
+	// The clock starts once the ingester owns its partitions: joining a
+	// consumer group takes a few seconds (the broker's initial rebalance
+	// delay), which is not throughput.
+	for ing.ready() != nil && ctx.Err() == nil {
+		if err := ing.exited(); err != nil {
+			return res, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	step := "end to end from " + t.name + ": ingest into ClickHouse (rows)"
+	brokerCPU, chCPU, ingCPU := CPUSeconds(t.pid), CPUSeconds(chPID), ing.cpu()
+	start := time.Now()
+	var got uint64
+	for got < want {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if err := ing.exited(); err != nil {
+			return res, err
+		}
+		time.Sleep(20 * time.Millisecond)
+		got = 0
+		for _, tb := range []store.Table{store.TableViews, store.TableChats, store.TablePurchases, store.TableDeadLetters} {
+			n, err := e2e.RowCount(ctx, tb)
+			if err != nil {
+				return res, err
+			}
+			got += n
+		}
+		progress(step, int(min(got, want)), int(want))
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.IngesterCPUSeconds = ing.cpu() - ingCPU
+	res.BrokerCPUSeconds = CPUSeconds(t.pid) - brokerCPU
+	res.ClickHouseCPUSeconds = CPUSeconds(chPID) - chCPU
+	res.IngesterPeakBytes = ing.peakRSS()
+	ing.stop()
+	if dl, err := e2e.RowCount(ctx, store.TableDeadLetters); err != nil || dl > 0 {
+		return res, fmt.Errorf("end to end from %s: %d generated events were dead-lettered (%v)", t.name, dl, err)
+	}
+	// Exactly once, as an analyst checks it (after the clock stopped).
+	var total uint64
+	for _, tb := range []store.Table{store.TableViews, store.TableChats, store.TablePurchases} {
+		n, u, err := e2e.Count(ctx, tb)
+		if err != nil {
+			return res, err
+		}
+		if n != u {
+			return res, fmt.Errorf("end to end from %s: %s has %d rows but %d distinct event ids", t.name, tb.Name(), n, u)
+		}
+		total += n
+	}
+	if total != want {
+		return res, fmt.Errorf("end to end from %s: %d events landed, want %d", t.name, total, want)
+	}
+	res.PerSec = float64(want) / res.Seconds
+	if t.pid != "" {
+		res.BrokerPeakBytes = PeakRSS(t.pid)
+	}
+	if err := settle(ctx, e2e); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// teeWriter writes every message to each of its writers, at once.
+type teeWriter []*kafka.Writer
+
+func (t teeWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	errs := make([]error, len(t))
+	var wg sync.WaitGroup
+	for i, w := range t {
+		wg.Go(func() {
+			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				errs[i] = fmt.Errorf("write to %s: %w", w.Addr, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (t teeWriter) Close() error {
+	var errs []error
+	for _, w := range t {
+		if err := w.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the writer to %s: %w", w.Addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ingester is the end-to-end phase's ingester: a child `vetrina ingest`
+// or one in this process.
+type ingester struct {
+	ready   func() error
+	exited  func() error // non-nil once a child has exited on its own
+	peakRSS func() uint64
+	cpu     func() float64 // CPU seconds so far
+	stop    func()
+}
+
+// startIngester starts the ingester of the end-to-end phase, its peak RSS
+// counter reset.
+func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, chAddr, db string, topics ingest.Topics) (*ingester, error) {
+	if cfg.IngestCommand == nil {
+		e2e, err := store.Open(store.Config{Addr: chAddr, Database: db, Compression: cfg.Compression})
+		if err != nil {
+			return nil, err
+		}
+		in, err := ingest.New(ingest.Config{Brokers: []string{brokerAddr}, GroupID: group, Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger,
+			MaxBufferedBytes: cfg.MaxBufferedBytes, Logger: cfg.Logger}, e2e, nil)
+		if err != nil {
+			e2e.Close()
+			return nil, err
+		}
+		// Measure the ingester's memory alone: drop the preload's garbage
+		// and reset the kernel's peak RSS counter (Linux: clear_refs 5).
+		runtime.GC()
+		debug.FreeOSMemory()
+		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		ictx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = in.Run(ictx) }()
+		profiling := cfg.CPUProfile != nil && broker == "kfake" && pprof.StartCPUProfile(cfg.CPUProfile) == nil
+		var once sync.Once
+		return &ingester{ready: in.Ready, exited: func() error { return nil }, peakRSS: func() uint64 { return PeakRSS("self") }, cpu: func() float64 { return CPUSeconds("self") },
+			stop: func() {
+				once.Do(func() {
+					if profiling {
+						pprof.StopCPUProfile()
+					}
+					cancel()
+					wg.Wait()
+					e2e.Close()
+				})
+			}}, nil
+	}
+	port, err := chserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := cfg.IngestCommand(broker, "ingest", "--brokers", brokerAddr, "--clickhouse", chAddr, "--database", db,
+		"--clickhouse-compression", cfg.Compression, "--group", group, "--topic-prefix", "bench.",
+		"--batch-rows", strconv.Itoa(cfg.BatchRows), "--linger", cfg.Linger.String(),
+		"--max-buffered-mib", strconv.Itoa(max(1, cfg.MaxBufferedBytes>>20)), "--http", httpAddr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start vetrina ingest: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var exitErr error
+	stopped := false
+	pid := strconv.Itoa(cmd.Process.Pid)
+	return &ingester{
+		ready: func() error {
+			resp, err := http.Get("http://" + httpAddr + "/readyz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("ingester not ready: %s", resp.Status)
+			}
+			return nil
+		},
+		exited: func() error {
+			select {
+			case err := <-done:
+				exitErr = fmt.Errorf("vetrina ingest exited: %v", err)
+				stopped = true
+			default:
+			}
+			return exitErr
+		},
+		peakRSS: func() uint64 { return PeakRSS(pid) },
+		cpu:     func() float64 { return CPUSeconds(pid) },
+		stop: func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+		},
+	}, nil
+}
