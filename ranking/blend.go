@@ -1,9 +1,12 @@
 package ranking
 
 import (
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/stat"
@@ -30,12 +33,24 @@ const (
 	// FeatConversion is log(conversion rate / catalog mean rate), the rate
 	// Beta-smoothed towards the category prior.
 	FeatConversion
+	// FeatEASE is Σ Value(h)·B[h, p] over the user's 50 most recent
+	// products h: EASE's item-item weights (TrainEASE), from each head
+	// product's strongest weights (Model.EASE).
+	FeatEASE
+	// FeatPopularity is log(1 + distinct users) of the product over the
+	// training data: plain popularity, the baseline the blend must not
+	// lose to.
+	FeatPopularity
+	// FeatSeason is log(1 + strength of the product's interactions in the
+	// weeks ahead of this date one year ago) (ItemStats.Season): the
+	// seasonal peak a year's data has seen; 0 with less than a year.
+	FeatSeason
 	// NumFeatures is the number of features.
 	NumFeatures
 )
 
 // FeatureNames name the features in documentation and metrics.
-var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "recent", "category", "conversion"}
+var FeatureNames = [NumFeatures]string{"factor", "neighbour", "trending", "recent", "category", "conversion", "ease", "popularity", "season"}
 
 // Features holds one pair's features.
 type Features [NumFeatures]float64
@@ -50,6 +65,52 @@ type Blend struct {
 	LiveBoost float64
 	// Learned says the weights were fitted (LearnBlend), not defaults.
 	Learned bool
+	// Scale is each feature's standard deviation over candidate pools
+	// (0 if unknown): Weights[k]·Scale[k] is how far feature k moves a
+	// score, comparable across features (Shares).
+	Scale Features
+	// How says how learned weights were chosen (HowFitted, HowSegments,
+	// HowEqual, HowSingle, HowPrior); "" when not learned.
+	How string
+	// Long, when LongFrom > 0, replaces Weights for users with at least
+	// LongFrom products in their history (HowSegments).
+	Long     Features
+	LongFrom int
+}
+
+// For returns the weights for a user with hist products in their history.
+func (b *Blend) For(hist int) *Features {
+	if b.LongFrom > 0 && hist >= b.LongFrom {
+		return &b.Long
+	}
+	return &b.Weights
+}
+
+// ScoreWith returns Bias + w·f.
+func (b *Blend) ScoreWith(w, f *Features) float64 {
+	s := b.Bias
+	for k, x := range w {
+		s += x * f[k]
+	}
+	return s
+}
+
+// Shares returns each feature's standardised weight w[k]·Scale[k] as a
+// share of their absolute sum (signed; all 0 without Scale), for weights
+// w (b.Weights or b.Long).
+func (b *Blend) Shares(w *Features) Features {
+	var s Features
+	total := 0.0
+	for k := range NumFeatures {
+		s[k] = w[k] * b.Scale[k]
+		total += math.Abs(s[k])
+	}
+	if total > 0 {
+		for k := range s {
+			s[k] /= total
+		}
+	}
+	return s
 }
 
 // Score returns the blended score of f.
@@ -59,6 +120,57 @@ func (b *Blend) Score(f *Features) float64 {
 		s += w * f[k]
 	}
 	return s
+}
+
+// blendWire is how a snapshot stores a Blend: the weights by feature name,
+// so that a model with other features reads it (names it does not know are
+// dropped, features the snapshot does not name weigh 0).
+type blendWire struct {
+	Names     []string
+	Weights   []float64
+	Scale     []float64
+	Long      []float64
+	LongFrom  int
+	How       string
+	Bias      float64
+	LiveBoost float64
+	Learned   bool
+}
+
+// GobEncode implements gob.GobEncoder.
+func (b Blend) GobEncode() ([]byte, error) {
+	w := blendWire{Names: FeatureNames[:], Weights: b.Weights[:], Scale: b.Scale[:], Long: b.Long[:], LongFrom: b.LongFrom, How: b.How,
+		Bias: b.Bias, LiveBoost: b.LiveBoost, Learned: b.Learned}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(w); err != nil {
+		return nil, fmt.Errorf("encode blend: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// GobDecode implements gob.GobDecoder.
+func (b *Blend) GobDecode(data []byte) error {
+	var w blendWire
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&w); err != nil {
+		return fmt.Errorf("decode blend: %w", err)
+	}
+	n := len(w.Names)
+	if len(w.Weights) != n || (len(w.Scale) != 0 && len(w.Scale) != n) || (len(w.Long) != 0 && len(w.Long) != n) {
+		return fmt.Errorf("decode blend: %d names, %d weights, %d scales, %d long", n, len(w.Weights), len(w.Scale), len(w.Long))
+	}
+	*b = Blend{Bias: w.Bias, LiveBoost: w.LiveBoost, Learned: w.Learned, How: w.How, LongFrom: w.LongFrom}
+	for k, name := range w.Names {
+		if j := slices.Index(FeatureNames[:], name); j >= 0 {
+			b.Weights[j] = w.Weights[k]
+			if len(w.Scale) > 0 {
+				b.Scale[j] = w.Scale[k]
+			}
+			if len(w.Long) > 0 {
+				b.Long[j] = w.Long[k]
+			}
+		}
+	}
+	return nil
 }
 
 // ErrNoExamples is returned by LearnBlend when positives or negatives are

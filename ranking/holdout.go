@@ -40,18 +40,45 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	}
 	b.Bias = 0 // pairwise: only differences of scores mean anything
 	// The pairwise fit orders positives above the catalog on average (AUC);
-	// the feed is judged by its top. Refine the weights for NDCG@10 on the
-	// holdout, starting from the pairwise ones.
+	// the feed is judged by its top, on the holdout users' pools: refine
+	// the weights for NDCG@10 and shrink them towards equal weights of the
+	// standardised features, as much as priorUsers users' worth of
+	// evidence.
 	pools := holdoutPools(sub, future, cfg.Seed)
+	std := featureStd(pools)
+	b.Scale = std
 	if len(pools) > 0 {
 		b.Weights = tuneForNDCG(b.Weights, pools)
 	}
-	// A few holdout users cannot pin six weights down: shrink towards equal
-	// weights of the standardised features, as much as priorUsers users'
-	// worth of evidence.
 	prior := equalWeights(pools)
 	b.Weights = shrinkWeights(b.Weights, prior, float64(len(pools))/(float64(len(pools))+priorUsers))
-	return b, nil
+	b.How = HowPrior
+	if len(pools) < minChoosePools {
+		return b, nil // too few users to choose between blends
+	}
+	// Enough users: let the holdout choose between this blend, fixed ones
+	// (one feature alone: popularity on sparse data) and weights fitted
+	// for NDCG@10 (chooseBlend), judged on the whole catalog.
+	var start Features
+	for k := range NumFeatures {
+		start[k] = b.Weights[k] * std[k]
+	}
+	judge := newJudge(sub, pools[:min(len(pools), judgeUsers)], cfg.ALS.Workers)
+	c := chooseBlend(ctx, pools, std, start, judge)
+	b.Weights, b.Long, b.LongFrom, b.How = fromStandard(c.v, std), fromStandard(c.long, std), c.longFrom, c.how
+	return b, ctx.Err()
+}
+
+// fromStandard maps weights of standardised features back to the
+// features' units.
+func fromStandard(v, std Features) Features {
+	var w Features
+	for k := range NumFeatures {
+		if std[k] > 0 {
+			w[k] = v[k] / std[k]
+		}
+	}
+	return w
 }
 
 // Future is what users did after a cut: per user id, the dense items (of
@@ -152,7 +179,7 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		items, sigs := m.Data.UserRow(u)
 		usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 		usr.sortExclude()
-		nb := m.denseFeatures(usr, factor)
+		df := m.denseFeatures(usr, factor)
 		posList := make([]int32, 0, len(pos))
 		for i := range pos {
 			posList = append(posList, i)
@@ -160,14 +187,14 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		slices.Sort(posList)
 		for _, p := range posList[:min(len(posList), 20)] {
 			var fp Features
-			m.fillDense(usr, p, factor, nb, &fp)
+			m.fillDense(usr, p, df, &fp)
 			for range randomNegatives {
 				neg := int32(rng.IntN(n))
 				if pos[neg] || usr.excludes(neg) {
 					continue
 				}
 				var fn, d Features
-				m.fillDense(usr, neg, factor, nb, &fn)
+				m.fillDense(usr, neg, df, &fn)
 				for j := range NumFeatures {
 					d[j] = fp[j] - fn[j]
 				}
@@ -220,16 +247,44 @@ type pool struct {
 	feats []Features
 	rel   []bool
 	nRel  int
+	hist  int   // products in the user's history
+	u     int32 // the user
+	pos   []int32
 }
 
 // priorUsers is the weight of the given blend, in holdout users, when the
 // learned weights are shrunk towards it.
 const priorUsers = 200
 
-// equalWeights weighs every feature by 1/its standard deviation over the
-// pools: the plain sum of standardised features, a prior that assumes
-// nothing about the data.
+// equalWeights weighs every feature of inPrior by 1/its standard deviation
+// over the pools: the plain sum of standardised features, a prior that
+// assumes little about the data.
 func equalWeights(pools []pool) Features {
+	std := featureStd(pools)
+	var w Features
+	for j, s := range std {
+		if s > 0 && inPrior[j] {
+			w[j] = 1 / s
+		}
+	}
+	return w
+}
+
+// inPrior marks the features the equal-weights prior weighs. Popularity is
+// left out, as trending and recent already carry it (three popularity
+// features would outweigh the rest), and so is the season, which must
+// show its worth on the holdout: on data shorter than a year it is 0, on a
+// film catalog it is noise.
+var inPrior = func() (in [NumFeatures]bool) {
+	for k := range in {
+		in[k] = k != FeatPopularity && k != FeatSeason
+	}
+	return in
+}()
+
+// featureStd is each feature's standard deviation over the pools (0 for a
+// constant one).
+func featureStd(pools []pool) Features {
 	var sum, sq Features
 	n := 0.0
 	for _, p := range pools {
@@ -241,17 +296,17 @@ func equalWeights(pools []pool) Features {
 			n++
 		}
 	}
-	var w Features
+	var std Features
 	for j := range NumFeatures {
 		if n == 0 {
 			break
 		}
 		m := sum[j] / n
 		if v := sq[j]/n - m*m; v > 1e-12 {
-			w[j] = 1 / math.Sqrt(v)
+			std[j] = math.Sqrt(v)
 		}
 	}
-	return w
+	return std
 }
 
 // shrinkWeights returns a·learned + (1−a)·prior, both normalised to the
@@ -296,16 +351,18 @@ func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *ran
 	items, sigs := m.Data.UserRow(u)
 	usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 	usr.sortExclude()
-	var p pool
+	p := pool{hist: len(items), u: u}
 	for i := range pos {
 		if !usr.excludes(i) {
 			p.nRel++
+			p.pos = append(p.pos, i)
 		}
 	}
+	slices.Sort(p.pos)
 	if len(pos) > 0 && p.nRel == 0 {
 		return p, false
 	}
-	nb := m.denseFeatures(usr, factor)
+	df := m.denseFeatures(usr, factor)
 	in := map[int32]bool{}
 	add := func(i int32) {
 		if in[i] || usr.excludes(i) {
@@ -313,11 +370,11 @@ func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *ran
 		}
 		in[i] = true
 		var f Features
-		m.fillDense(usr, i, factor, nb, &f)
+		m.fillDense(usr, i, df, &f)
 		p.feats = append(p.feats, f)
 		p.rel = append(p.rel, pos[i])
 	}
-	for _, score := range [][]float64{factor, nb, m.trendFeat, m.recentFeat} {
+	for _, score := range [][]float64{df.factor, df.nb, df.ease, m.trendFeat, m.recentFeat, m.popFeat, m.seasonFeat} {
 		for _, i := range topN(score, poolPerPart) {
 			add(i)
 		}
@@ -340,7 +397,7 @@ func equalBlend(m *Model, seed int64) Blend {
 			pools = append(pools, p)
 		}
 	}
-	return Blend{Weights: equalWeights(pools), LiveBoost: 1}
+	return Blend{Weights: equalWeights(pools), Scale: featureStd(pools), LiveBoost: 1}
 }
 
 func countBought(fut Future) int {

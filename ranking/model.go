@@ -16,11 +16,22 @@ import (
 type TrainConfig struct {
 	ALS        ALSConfig
 	Neighbours NeighbourConfig
+	// EASE configures the EASE part (FeatEASE); its lists keep
+	// EASEPerItem weights per head product.
+	EASE EASEConfig
 	// TrendingHalfLife is the half-life of trending scores; default 72h.
 	TrendingHalfLife time.Duration
 	// RecentHalfLife is the half-life of the short-term trending feature;
 	// default 3h.
 	RecentHalfLife time.Duration
+	// SeasonWindow is the window, starting one year before the data's
+	// newest interaction, whose sales make FeatSeason; default 28 days.
+	SeasonWindow time.Duration
+	// RestockDue is the restock score (Repurchase.Due) from which a
+	// product the user bought is offered again, "time to restock", at the
+	// top of the feed's first page (at most maxRestock); default
+	// DefaultRestockDue, negative: never.
+	RestockDue float64
 	// Blend weighs the features; the zero value selects equal weights of
 	// the standardised features (computed from the data, no labels).
 	Blend Blend
@@ -65,9 +76,22 @@ type Model struct {
 	Data       *Dataset // interactions by user (the by-item copy dropped)
 	Factors    *Factors
 	Neighbours *Neighbours
+	// EASE holds the strongest EASE weights of every head product (nil in
+	// a model converted from a snapshot older than format 4: FeatEASE is
+	// then 0).
+	EASE       *EASELists
 	Trending   *Trending
 	Recent     *Trending // short half-life
 	Conversion *Conversion
+	// Stats are the items' user counts and seasonal sales (nil in a model
+	// converted from a snapshot older than format 4: FeatPopularity and
+	// FeatSeason are then 0).
+	Stats *ItemStats
+	// Repurchase and RestockDue choose the bought products offered again
+	// (nil, or RestockDue ≤ 0: none; nil in a model converted from a
+	// snapshot older than format 4).
+	Repurchase *Repurchase
+	RestockDue float64
 	Blend      Blend
 	Index      *Index
 	// Handles maps influencer ids to handles, for reasons.
@@ -80,6 +104,9 @@ type Model struct {
 type derived struct {
 	trendFeat  []float64 // FeatTrending per item
 	recentFeat []float64 // FeatRecent per item
+	popFeat    []float64 // FeatPopularity per item
+	seasonFeat []float64 // FeatSeason per item
+	seasonTop  []int32   // the items of largest FeatSeason (> 0), best first
 	convFeat   []float64 // FeatConversion per item
 	// item packs what a request reads per candidate into one 32-byte
 	// record: one cache miss per candidate instead of one per array.
@@ -93,9 +120,9 @@ type derived struct {
 
 // itemInfo is an item's per-request data; see derived.item.
 type itemInfo struct {
-	trend, recent, conv float64
-	cat                 int32
-	inStock             bool
+	trend, recent, conv, pop, season float64
+	cat                              int32
+	inStock                          bool
 }
 
 // Train builds a Model from d. The model shares d's arrays, so d must not be
@@ -106,6 +133,9 @@ func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 	}
 	if cfg.RecentHalfLife <= 0 {
 		cfg.RecentHalfLife = 3 * time.Hour
+	}
+	if cfg.SeasonWindow <= 0 {
+		cfg.SeasonWindow = 28 * 24 * time.Hour
 	}
 	if cfg.BlendHoldout > 0 && cfg.BlendHoldout < 1 && d.MaxUnix > d.MinUnix {
 		cut := d.MaxUnix - int64(float64(d.MaxUnix-d.MinUnix)*cfg.BlendHoldout)
@@ -138,10 +168,21 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 		return nil, fmt.Errorf("train ranking model: %w", err)
 	}
 	cfg.Progress.update("item neighbours", 1, 1)
+	cfg.Progress.update("EASE", 0, 1)
+	if m.EASE, err = trainEASELists(ctx, d, cfg.EASE); err != nil {
+		return nil, fmt.Errorf("train ranking model: %w", err)
+	}
+	cfg.Progress.update("EASE", 1, 1)
 	cfg.Progress.update("trending and conversion", 0, 1)
 	m.Trending = BuildTrending(d, d.MaxUnix, cfg.TrendingHalfLife, cfg.ALS.Weights)
 	m.Recent = BuildTrending(d, d.MaxUnix, cfg.RecentHalfLife, cfg.ALS.Weights)
 	m.Conversion = BuildConversion(d)
+	m.Stats = BuildItemStats(d, d.MaxUnix, cfg.SeasonWindow, cfg.ALS.Weights)
+	m.Repurchase = BuildRepurchase(d)
+	m.RestockDue = cfg.RestockDue
+	if m.RestockDue == 0 {
+		m.RestockDue = DefaultRestockDue
+	}
 	cfg.Progress.update("trending and conversion", 1, 1)
 	clusters := cfg.IndexClusters
 	if clusters == 0 && d.NumItems() >= 20000 {
@@ -187,8 +228,20 @@ func (m *Model) derive() {
 		}
 	}
 	m.item = make([]itemInfo, n)
+	m.popFeat, m.seasonFeat = make([]float64, n), make([]float64, n)
 	for i := range m.item {
 		m.item[i] = itemInfo{trend: m.trendFeat[i], recent: m.recentFeat[i], conv: m.convFeat[i], cat: d.ItemCategory[i], inStock: d.Items[i].InStock}
+		if s := m.Stats; s != nil && i < len(s.Users) && i < len(s.Season) {
+			m.item[i].pop = math.Log1p(float64(s.Users[i]))
+			m.item[i].season = math.Log1p(float64(s.Season[i]))
+			m.popFeat[i], m.seasonFeat[i] = m.item[i].pop, m.item[i].season
+		}
+	}
+	m.seasonTop = m.seasonTop[:0]
+	for _, i := range topN(m.seasonFeat, seasonCandidates) {
+		if m.seasonFeat[i] > 0 {
+			m.seasonTop = append(m.seasonTop, i)
+		}
 	}
 	if m.Index != nil {
 		m.Index.prepare(m.Factors)
@@ -225,14 +278,20 @@ func (m *Model) derive() {
 func (m *Model) Age(now time.Time) time.Duration { return now.Sub(m.TrainedAt) }
 
 // recentHistory is how many of a user's most recent products drive the
-// neighbour feature.
-const recentHistory = 20
+// neighbour feature, easeHistory the EASE feature.
+const (
+	recentHistory = 20
+	easeHistory   = 50
+)
 
 // user is what a request knows of its user: the vector, recent products
 // (most recent first), category shares and what to leave out.
 type user struct {
-	x        []float64
-	recent   []int32
+	x      []float64
+	sigs   []Signal // the history's signals, aligned with exclude until sortExclude
+	recent []int32  // up to max(recentHistory, easeHistory), most recent first
+	// easeVal is the EASE value of each of recent (EASELists.Value).
+	easeVal  []float64
 	catShare []float64
 	exclude  []int32        // the history, sorted
 	bought   map[int32]bool // nil (or empty, when reused) until the user bought something
@@ -248,14 +307,14 @@ func (m *Model) userFrom(items []int32, sigs []Signal, x []float64) *user {
 
 // userInto is userFrom into u, reusing u's memory (a request's scratch).
 func (m *Model) userInto(u *user, items []int32, sigs []Signal, x []float64) *user {
-	u.x, u.exclude = x, items
+	u.x, u.exclude, u.sigs = x, items, sigs
 	u.catShare = grow(&u.catShare, len(m.Data.Categories))
-	u.recent, u.topCats = u.recent[:0], u.topCats[:0]
+	u.recent, u.topCats, u.easeVal = u.recent[:0], u.topCats[:0], u.easeVal[:0]
 	clear(u.bought)
 	w := m.Factors.Weights
 	total := 0.0
 	recent := &u.top // the most recent, by last event time
-	recent.reset(recentHistory)
+	recent.reset(max(recentHistory, easeHistory))
 	for k, i := range items {
 		recent.offer(int32(k), float64(sigs[k].Last))
 		if sigs[k].Purchases > 0 {
@@ -276,6 +335,9 @@ func (m *Model) userInto(u *user, items []int32, sigs []Signal, x []float64) *us
 	u.recent = recent.appendSorted(u.recent)
 	for k, j := range u.recent[n:] {
 		u.recent[n+k] = items[j]
+		if m.EASE != nil {
+			u.easeVal = append(u.easeVal, m.EASE.Value(sigs[j]))
+		}
 	}
 	for c, s := range u.catShare {
 		if s > 0 {
@@ -287,8 +349,10 @@ func (m *Model) userInto(u *user, items []int32, sigs []Signal, x []float64) *us
 	return u
 }
 
-// sortExclude sorts a private copy of the history for excludes.
+// sortExclude sorts a private copy of the history for excludes (sigs no
+// longer aligned).
 func (u *user) sortExclude() {
+	u.sigs = nil
 	u.exclude = slices.Clone(u.exclude)
 	slices.Sort(u.exclude)
 }
@@ -312,19 +376,21 @@ func (u *user) buy(i int32) {
 // set of items, each cleared by generation or by the list of what was
 // touched, so a request costs nothing per catalog item.
 type scratch struct {
-	nb      []nbScore
-	slot    []slot
-	touched []int32 // items with a neighbour score
-	gen     uint32
-	ids     []int32
-	cands   []cand
-	kept    []cand
-	x       []float64 // a trained user's vector (Factors.UserVec)
-	x32     []float32
-	fresh   []int32 // feedCandidates' fresh products, for spliceFresh
-	search  searchScratch
-	top     topK
-	sorted  []int32
+	nb       []nbScore
+	slot     []slot
+	touched  []int32 // items with a neighbour score
+	gen      uint32
+	ids      []int32
+	cands    []cand
+	kept     []cand
+	x        []float64 // a trained user's vector (Factors.UserVec)
+	x32      []float32
+	fresh    []int32 // feedCandidates' fresh products, for splice
+	restock  [maxRestock]cand
+	nRestock int
+	search   searchScratch
+	top      topK
+	sorted   []int32
 	// rerank's: each candidate's brand slot, the brands, their count on
 	// the page, the order.
 	slots  []int32
@@ -334,11 +400,12 @@ type scratch struct {
 	usr    user // the request's user
 }
 
-// nbScore is an item's neighbour feature and the recent product
-// contributing most to it.
+// nbScore is an item's neighbour and EASE features and the recent product
+// contributing most to either.
 type nbScore struct {
-	score, best float64
-	from        int32
+	score, ease, best float64
+	from              int32
+	on                bool // in scratch.touched
 }
 
 // slot marks an item as taken by this request (mark == gen) and where it
@@ -377,15 +444,17 @@ func (s *scratch) see(i int32) bool {
 func (s *scratch) seen(i int32) bool { return s.slot[i].mark == s.gen }
 
 // neighbourScores fills s with the items near the user's recent products:
-// FeatNeighbour and the recent product contributing most to each.
+// FeatNeighbour, FeatEASE and the recent product contributing most to
+// each.
 func (m *Model) neighbourScores(u *user, s *scratch) {
 	w := 1.0
-	for _, h := range u.recent {
+	for _, h := range u.recent[:min(len(u.recent), recentHistory)] {
 		items, sims := m.Neighbours.Of(h)
 		for k, j := range items {
 			c := w * float64(sims[k])
 			e := &s.nb[j]
-			if e.score == 0 {
+			if !e.on {
+				e.on = true
 				s.touched = append(s.touched, j)
 			}
 			e.score += c
@@ -395,6 +464,25 @@ func (m *Model) neighbourScores(u *user, s *scratch) {
 		}
 		w *= 0.85
 	}
+	if m.EASE == nil {
+		return
+	}
+	for r, h := range u.recent[:min(len(u.recent), easeHistory)] {
+		v := u.easeVal[r]
+		items, ws := m.EASE.Of(h)
+		for k, j := range items {
+			c := v * float64(ws[k])
+			e := &s.nb[j]
+			if !e.on {
+				e.on = true
+				s.touched = append(s.touched, j)
+			}
+			e.ease += c
+			if c > e.best {
+				e.best, e.from = c, h
+			}
+		}
+	}
 }
 
 // features fills f for item i.
@@ -403,14 +491,15 @@ func (m *Model) features(u *user, i int32, s *scratch, f *Features) {
 	if u.x != nil {
 		factor = floats.Dot(u.x, m.Factors.ItemVec(i))
 	}
-	m.fill(u, i, factor, s.nb[i].score, f)
+	m.fill(u, i, factor, s.nb[i].score, s.nb[i].ease, f)
 }
 
-// fill fills f for item i given its factor and neighbour features.
-func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
+// fill fills f for item i given its factor, neighbour and EASE features.
+func (m *Model) fill(u *user, i int32, factor, nb, ease float64, f *Features) {
 	it := &m.item[i]
 	f[FeatFactor] = factor
 	f[FeatNeighbour] = nb
+	f[FeatEASE] = ease
 	f[FeatTrending] = it.trend
 	f[FeatRecent] = it.recent
 	f[FeatCategory] = 0
@@ -418,6 +507,8 @@ func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
 		f[FeatCategory] = u.catShare[it.cat]
 	}
 	f[FeatConversion] = it.conv
+	f[FeatPopularity] = it.pop
+	f[FeatSeason] = it.season
 }
 
 // ScoreAll writes the blend's score of every item for training user u into
@@ -426,36 +517,48 @@ func (m *Model) fill(u *user, i int32, factor, nb float64, f *Features) {
 func (m *Model) ScoreAll(u int32, dst []float64) {
 	items, sigs := m.Data.UserRow(u)
 	usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
-	nb := m.denseFeatures(usr, dst)
+	df := m.denseFeatures(usr, dst)
 	b := &m.Blend
+	w := b.For(len(items))
 	for i := range dst {
 		var f Features
-		m.fillDense(usr, int32(i), dst, nb, &f)
-		dst[i] = b.Score(&f)
+		m.fillDense(usr, int32(i), df, &f)
+		dst[i] = b.ScoreWith(w, &f)
 	}
 }
 
-// denseFeatures writes FeatFactor of every item into factor and returns
-// FeatNeighbour of every item.
-func (m *Model) denseFeatures(usr *user, factor []float64) []float64 {
+// dense holds a user's personal features of every item.
+type dense struct{ factor, nb, ease []float64 }
+
+// denseFeatures writes FeatFactor of every item into factor and returns it
+// with FeatNeighbour and FeatEASE of every item.
+func (m *Model) denseFeatures(usr *user, factor []float64) dense {
 	if usr.x != nil {
 		m.Factors.ScoreAll(usr.x, factor)
 	} else {
 		clear(factor)
 	}
-	nb := make([]float64, len(factor))
+	df := dense{factor: factor, nb: make([]float64, len(factor)), ease: make([]float64, len(factor))}
 	w := 1.0
-	for _, h := range usr.recent {
+	for _, h := range usr.recent[:min(len(usr.recent), recentHistory)] {
 		js, sims := m.Neighbours.Of(h)
 		for k, j := range js {
-			nb[j] += w * float64(sims[k])
+			df.nb[j] += w * float64(sims[k])
 		}
 		w *= 0.85
 	}
-	return nb
+	if m.EASE != nil {
+		for r, h := range usr.recent[:min(len(usr.recent), easeHistory)] {
+			js, ws := m.EASE.Of(h)
+			for k, j := range js {
+				df.ease[j] += usr.easeVal[r] * float64(ws[k])
+			}
+		}
+	}
+	return df
 }
 
-// fillDense fills f for item i from dense factor and neighbour scores.
-func (m *Model) fillDense(usr *user, i int32, factor, nb []float64, f *Features) {
-	m.fill(usr, i, factor[i], nb[i], f)
+// fillDense fills f for item i from dense personal features.
+func (m *Model) fillDense(usr *user, i int32, df dense, f *Features) {
+	m.fill(usr, i, df.factor[i], df.nb[i], df.ease[i], f)
 }

@@ -119,3 +119,16 @@ func BenchmarkBuildNeighbours(b *testing.B) {
 	}
 	b.ReportMetric(float64(d.NumItems()*b.N)/b.Elapsed().Seconds(), "items/s")
 }
+
+// BenchmarkTrainEASE fits EASE on the head of the shared benchmark
+// dataset (4,000 of its 10,000 items): the Gram matrix and its inverse,
+// which at this head size costs the same at any number of users.
+func BenchmarkTrainEASE(b *testing.B) {
+	d := benchDataset(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := TrainEASE(context.Background(), d, EASEConfig{MaxItems: 4000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

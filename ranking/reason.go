@@ -3,6 +3,7 @@ package ranking
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // meanFeatures is the candidates' average, which reason compares a
@@ -25,10 +26,13 @@ func meanFeatures(cands []cand) Features {
 
 // reason says in a few words why c is in the feed: the live it is on, or
 // the feature contributing most above the candidates' average.
-func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
+func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features, ar *strArena) string {
 	cr := m.catReasons(c.item)
 	if c.fresh {
 		return cr[reasonNew]
+	}
+	if c.restock {
+		return ReasonRestock
 	}
 	if c.live != 0 {
 		h := m.Handles[c.live]
@@ -39,30 +43,31 @@ func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
 	}
 	best, bestV := -1, 0.0
 	var contrib Features
+	w := m.Blend.For(len(usr.exclude))
 	for k := range NumFeatures {
-		contrib[k] = m.Blend.Weights[k] * (c.f[k] - mean[k])
+		contrib[k] = w[k] * (c.f[k] - mean[k])
 		if contrib[k] > bestV {
 			best, bestV = k, contrib[k]
 		}
 	}
 	// "Because you viewed X" names the product behind it: preferred when
-	// it explains at least half as much as the strongest feature.
-	if best >= 0 && contrib[FeatNeighbour] >= bestV/2 {
+	// the neighbour or EASE feature explains at least half as much as the
+	// strongest feature.
+	if best >= 0 && max(contrib[FeatNeighbour], contrib[FeatEASE]) >= bestV/2 {
 		best = FeatNeighbour
 	}
 	switch best {
-	case FeatNeighbour:
-		if sc.nb[c.item].score > 0 {
+	case FeatNeighbour, FeatEASE:
+		if sc.nb[c.item].best > 0 {
 			h := sc.nb[c.item].from
-			verb := "viewed"
+			prefix := "because you viewed "
 			if usr.bought[h] {
-				verb = "bought"
+				prefix = "because you bought "
 			}
-			t := m.Data.Items[h].Title
-			if t == "" {
-				t = "product " + strconv.FormatUint(m.Data.Items[h].ID, 10)
+			if t := m.Data.Items[h].Title; t != "" {
+				return ar.concat(prefix, t)
 			}
-			return "because you " + verb + " " + t
+			return ar.concatID(prefix, "product ", m.Data.Items[h].ID)
 		}
 	case FeatFactor, FeatCategory:
 		return cr[reasonTaste]
@@ -73,6 +78,50 @@ func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features) string {
 	}
 	return cr[reasonTrending]
 }
+
+// strArena makes a request's reason strings with few allocations: each
+// string is appended to a chunk that is never written again where the
+// string lies, so the string stays valid as long as anything refers to
+// it; a full chunk is left to the strings made in it and a new one begun.
+type strArena struct{ buf []byte }
+
+// arenaChunk is the size of a chunk: the reasons of about 20 products.
+const arenaChunk = 1 << 10
+
+// room makes room for n more bytes.
+func (a *strArena) room(n int) {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaChunk, n))
+	}
+}
+
+// str returns the bytes appended since start as a string.
+func (a *strArena) str(start int) string {
+	if len(a.buf) == start {
+		return ""
+	}
+	return unsafe.String(&a.buf[start], len(a.buf)-start)
+}
+
+// concat returns s1+s2.
+func (a *strArena) concat(s1, s2 string) string {
+	a.room(len(s1) + len(s2))
+	start := len(a.buf)
+	a.buf = append(append(a.buf, s1...), s2...)
+	return a.str(start)
+}
+
+// concatID returns s1+s2 followed by id in decimal.
+func (a *strArena) concatID(s1, s2 string, id uint64) string {
+	a.room(len(s1) + len(s2) + 20)
+	start := len(a.buf)
+	a.buf = strconv.AppendUint(append(append(a.buf, s1...), s2...), id, 10)
+	return a.str(start)
+}
+
+// ReasonRestock is the reason of a product the user bought, offered again
+// because a restock is due.
+const ReasonRestock = "time to restock"
 
 // The reasons that name a category, made once per category (catReasons).
 const (

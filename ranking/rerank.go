@@ -71,13 +71,23 @@ func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 	return out
 }
 
-// spliceFresh puts one fresh product (nobody has interacted with it yet)
-// at the last position of each page: exploration, so new products get seen.
-func spliceFresh(order []*cand, fresh []int32, sc *scratch, limit, depth int) []*cand {
-	if len(fresh) == 0 || limit < 5 {
+// splice puts the bought products due for a restock (restockPicks, in
+// sc) at the top of the first page, then one fresh product (nobody has
+// interacted with it yet) at the last position of each page: exploration,
+// so new products get seen. Neither can be in order, which leaves the
+// history out.
+func splice(order []*cand, fresh []int32, sc *scratch, limit, depth int) []*cand {
+	if sc.nRestock == 0 && (len(fresh) == 0 || limit < 5) {
 		return order
 	}
-	out := make([]*cand, 0, len(order)+len(fresh))
+	out := make([]*cand, 0, len(order)+len(fresh)+sc.nRestock)
+	for k := range sc.nRestock {
+		out = append(out, &sc.restock[k])
+	}
+	if len(fresh) == 0 || limit < 5 {
+		out = append(out, order...)
+		return out[:min(len(out), depth)]
+	}
 	fk := 0
 	for _, c := range order {
 		if len(out)%limit == limit-1 && fk < len(fresh) {

@@ -281,8 +281,8 @@ func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
 // modelFeed ranks the first depth items of the user's feed with m, in the
 // request's scratch: candidate generation (feedCandidates), scoring
 // (scoreCandidates), top-k selection (keepStrongest), then the diversity
-// re-rank (rerank), fresh products spliced in (spliceFresh) and a reason for
-// each item (reason).
+// re-rank (rerank), bought products due for a restock (restockPicks) and
+// fresh products spliced in (splice) and a reason for each item (reason).
 func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	now := r.cfg.Now()
 	sc := r.scratch(m)
@@ -291,17 +291,19 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	r.m.feeds.WithLabelValues(kind).Inc()
 
 	onAir, fresh := r.feedCandidates(m, usr, userID, now, sc)
+	m.restockPicks(usr, now.Unix(), sc)
 	cands := m.scoreCandidates(usr, onAir, sc)
 	means := meanFeatures(cands) // over all candidates, before the cut
 	cands = m.keepStrongest(cands, depth, sc)
 	order := r.rerank(cands, depth, limit, sc)
-	order = spliceFresh(order, fresh, sc, limit, depth)
+	order = splice(order, fresh, sc, limit, depth)
 
 	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
+	var ar strArena // the page's reason strings
 	for _, c := range order {
 		it := m.Data.Items[c.item]
 		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
-		fi.Reason = m.reason(c, usr, sc, means)
+		fi.Reason = m.reason(c, usr, sc, means, &ar)
 		f.Items = append(f.Items, fi)
 	}
 	return f

@@ -9,31 +9,38 @@ import (
 const (
 	personalCandidates  = 100
 	neighbourCandidates = 100
+	easeCandidates      = 100
+	seasonCandidates    = 60 // of the largest FeatSeason
 	trendingPerCategory = 40 // from each trending list, per top category
 	trendingGlobal      = 60 // from each trending list, overall
 )
 
 // cand is one candidate product of a request.
 type cand struct {
-	item   int32
-	cat    int32
-	brand  uint64
-	f      Features
-	score  float64
-	live   uint64 // influencer, if on air
-	fresh  bool
-	taken  bool    // placed by rerank
-	rel    float64 // normalised score for MMR
-	maxSim float64
+	item  int32
+	cat   int32
+	brand uint64
+	f     Features
+	score float64
+	live  uint64 // influencer, if on air
+	fresh bool
+	// restock: a product the user bought, offered again because a restock
+	// is due (score: Repurchase.Due).
+	restock bool
+	taken   bool    // placed by rerank
+	rel     float64 // normalised score for MMR
+	maxSim  float64
 }
 
 // feedCandidates gathers the request's candidates into sc (sc.ids, and
 // sc.slot[i].cand for each): the user's nearest items in the index, the
 // strongest item neighbours of the user's recent products, trending and
-// recent products of the user's top categories and overall, and the
+// recent products of the user's top categories and overall, the
+// strongest EASE scores of the user's recent products, the products that
+// sold most in the weeks ahead of this date a year ago, and the
 // products on air. Neither the user's history nor out-of-stock products
 // become candidates. It returns the products on air (influencer by product
-// ID) and a few fresh products of the top categories for spliceFresh, kept
+// ID) and a few fresh products of the top categories for splice, kept
 // in sc.fresh.
 func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Time, sc *scratch) (onAir map[uint64]uint64, fresh []int32) {
 	// The history is marked first: from then on one lookup says "already
@@ -58,11 +65,25 @@ func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Tim
 	if len(sc.touched) > 0 {
 		sc.top.reset(neighbourCandidates)
 		for _, i := range sc.touched {
-			sc.top.offer(i, sc.nb[i].score)
+			if s := sc.nb[i].score; s > 0 {
+				sc.top.offer(i, s)
+			}
 		}
 		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
 		for _, i := range sc.sorted {
 			add(i)
+		}
+		if m.EASE != nil {
+			sc.top.reset(easeCandidates)
+			for _, i := range sc.touched {
+				if s := sc.nb[i].ease; s > 0 {
+					sc.top.offer(i, s)
+				}
+			}
+			sc.sorted = sc.top.appendSorted(sc.sorted[:0])
+			for _, i := range sc.sorted {
+				add(i)
+			}
 		}
 	}
 	cats := usr.topCats
@@ -82,6 +103,9 @@ func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Tim
 		for _, i := range t.Global[:min(trendingGlobal, len(t.Global))] {
 			add(i)
 		}
+	}
+	for _, i := range m.seasonTop {
+		add(i)
 	}
 	onAir = r.lives.OnAir(now)
 	for id := range onAir {

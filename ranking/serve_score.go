@@ -15,16 +15,18 @@ func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch)
 		}
 	}
 	cands := grow(&sc.cands, len(sc.ids))
+	w := m.Blend.For(len(usr.exclude))
 	for k := range cands {
 		c := &cands[k]
 		*c = cand{item: sc.ids[k]}
 		if x32 != nil {
 			// The index's float32 copy: half the memory traffic of x·y.
-			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), sc.nb[c.item].score, &c.f)
+			nb := &sc.nb[c.item]
+			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), nb.score, nb.ease, &c.f)
 		} else {
 			m.features(usr, c.item, sc, &c.f)
 		}
-		c.score = m.Blend.Score(&c.f)
+		c.score = m.Blend.ScoreWith(w, &c.f)
 	}
 	for id, inf := range onAir {
 		if i, ok := m.Data.ItemIndex(id); ok && sc.seen(i) {

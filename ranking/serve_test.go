@@ -303,6 +303,10 @@ func TestSnapshot_RoundTripServesTheSameFeed(t *testing.T) {
 	if m2.Handles[77] != "chef_anna" {
 		t.Errorf("handles not restored: %v", m2.Handles)
 	}
+	if m.EASE == nil || m2.EASE == nil || !slices.Equal(m.EASE.Items, m2.EASE.Items) || !slices.Equal(m.EASE.Sims, m2.EASE.Sims) ||
+		m2.EASE.Value(m.Data.Signals[0]) != m.EASE.Value(m.Data.Signals[0]) || m2.Blend != m.Blend {
+		t.Error("EASE lists or blend not restored")
+	}
 }
 
 // TestSnapshot_ReadsFormat2 loads testdata/snapshot-v2.gob, written by the
@@ -323,7 +327,7 @@ func TestSnapshot_ReadsFormat2(t *testing.T) {
 	}
 	r := bytes.NewReader(raw)
 	var magic uint64
-	var s snapshot
+	var s legacySnapshot
 	if binary.Read(r, binary.NativeEndian, &magic) != nil || gob.NewDecoder(r).Decode(&s) != nil || s.Format != snapshotFormatV2 {
 		t.Fatalf("testdata is not a format 2 snapshot (format %d)", s.Format)
 	}
@@ -362,6 +366,65 @@ func TestSnapshot_ReadsFormat2(t *testing.T) {
 	f, err := newTestRanker(old, now).Feed(context.Background(), FeedRequest{UserID: 9, Limit: 15})
 	if err != nil || !f.Personalized || len(f.Items) != 15 {
 		t.Errorf("feed from a format 2 snapshot: personalized %v, %d items, err %v", f.Personalized, len(f.Items), err)
+	}
+}
+
+// TestSnapshot_ReadsFormat3 loads testdata/snapshot-v3.gob, written by the
+// previous release (six features in a fixed-length blend, no EASE lists)
+// from the model trainShop trained then, and checks it against the file's
+// own gob part and raw sections: the blend's six weights kept and FeatEASE
+// at 0, no EASE part, the arrays as stored, and a personal feed served.
+func TestSnapshot_ReadsFormat3(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot-v3.gob")
+	old, err := LoadSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(raw)
+	var magic uint64
+	var s legacySnapshot
+	if binary.Read(r, binary.NativeEndian, &magic) != nil || gob.NewDecoder(r).Decode(&s) != nil || s.Format != snapshotFormatV3 || s.Model == nil {
+		t.Fatalf("testdata is not a format 3 snapshot (format %d)", s.Format)
+	}
+	var (
+		users     []uint64
+		userPtr   []int64
+		userItems []int32
+		sigs      []Signal
+		codes     []int8
+		scales    []float32
+		item      []float64
+		nbPtr     []int32
+		nbItems   []int32
+		nbSims    []float32
+	)
+	for _, err := range []error{readRaw(r, &users), readRaw(r, &userPtr), readRaw(r, &userItems), readRaw(r, &sigs),
+		readRaw(r, &codes), readRaw(r, &scales), readRaw(r, &item), readRaw(r, &nbPtr), readRaw(r, &nbItems), readRaw(r, &nbSims)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(old.Data.Users, users) || !slices.Equal(old.Data.UserItems, userItems) || !slices.Equal(old.Data.Signals, sigs) ||
+		!slices.Equal(old.Factors.UserCodes, codes) || !slices.Equal(old.Factors.UserScale, scales) || !slices.Equal(old.Factors.Item, item) ||
+		!slices.Equal(old.Neighbours.Items, nbItems) || !slices.Equal(old.Neighbours.Sims, nbSims) {
+		t.Fatal("format 3 arrays read differently")
+	}
+	for k, w := range s.Model.Blend.Weights {
+		if old.Blend.Weights[k] != w {
+			t.Errorf("blend weight %s: %v read as %v", FeatureNames[k], w, old.Blend.Weights[k])
+		}
+	}
+	if old.Blend.Weights[FeatEASE] != 0 || old.EASE != nil || old.Blend.Learned != s.Model.Blend.Learned {
+		t.Errorf("converted blend %+v, EASE %v: want the new features at 0 and no EASE part", old.Blend, old.EASE)
+	}
+	now := time.Unix(old.Reference, 0)
+	f, err := newTestRanker(old, now).Feed(context.Background(), FeedRequest{UserID: 9, Limit: 15})
+	if err != nil || !f.Personalized || len(f.Items) != 15 {
+		t.Errorf("feed from a format 3 snapshot: personalized %v, %d items, err %v", f.Personalized, len(f.Items), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package ranking
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -286,5 +287,47 @@ func TestBuildConversion_NoData(t *testing.T) {
 	c := BuildConversion(b.Build())
 	if c.Rate[0] != 0.5 || c.GlobalA != 1 || c.GlobalB != 1 {
 		t.Errorf("no interactions: rate %g, global prior Beta(%g, %g); want 0.5 and Beta(1, 1)", c.Rate[0], c.GlobalA, c.GlobalB)
+	}
+}
+
+// TestItemStats_SeasonIsLastYearsWindow: a product sold only in the four
+// weeks that follow this date a year ago gets the season; one sold a year
+// ago but two months earlier, and one sold now, do not. A blend that
+// weighs the season puts the seasonal product first.
+func TestItemStats_SeasonIsLastYearsWindow(t *testing.T) {
+	const day = 86400
+	now := int64(1_760_000_000)
+	b := NewBuilder()
+	for id := uint64(1); id <= 40; id++ {
+		b.AddItem(Item{ID: id, Category: "gifts", InStock: true})
+	}
+	for u := uint64(1); u <= 30; u++ {
+		b.Add(Interaction{User: u, Item: 1, Kind: Purchase, Unix: now - year + 10*day}) // in season
+		b.Add(Interaction{User: u, Item: 2, Kind: Purchase, Unix: now - year - 60*day}) // a year ago, out of season
+		b.Add(Interaction{User: 100 + u, Item: 3 + u%30, Kind: View, Unix: now - int64(u)*3600})
+	}
+	d := b.Build()
+	s := BuildItemStats(d, now, 28*24*time.Hour, DefaultWeights())
+	i1, _ := d.ItemIndex(1)
+	i2, _ := d.ItemIndex(2)
+	i3, _ := d.ItemIndex(3)
+	if s.Season[i1] == 0 || s.Season[i2] != 0 || s.Season[i3] != 0 {
+		t.Errorf("season of the in-season, out-of-season and current products: %v %v %v; want only the first", s.Season[i1], s.Season[i2], s.Season[i3])
+	}
+	if s.Users[i1] != 30 || s.Users[i3] != 1 {
+		t.Errorf("users %v and %v, want 30 and 1", s.Users[i1], s.Users[i3])
+	}
+	m, err := Train(context.Background(), d, TrainConfig{ALS: ALSConfig{Factors: 4, Iterations: 2, Seed: 1}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Blend = Blend{}
+	m.Blend.Weights[FeatSeason] = 1
+	f, err := newTestRanker(m, time.Unix(now, 0)).Feed(context.Background(), FeedRequest{UserID: 105, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Items) == 0 || f.Items[0].ProductID != 1 {
+		t.Errorf("feed %v: want the seasonal product first", f.Items)
 	}
 }

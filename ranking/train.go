@@ -194,12 +194,17 @@ func (t *Trainer) Run(ctx context.Context) error {
 	}
 }
 
-// snapshotFormat is bumped when the snapshot's layout changes. Format 2
-// (24-byte signals, float64 user vectors) is still read, converted, so that
-// an upgraded server starts from its old snapshot instead of retraining.
-// Format 3 has 16-byte signals and 8-bit user vectors with their scales.
+// snapshotFormat is bumped when the snapshot's layout changes. Formats 2
+// (24-byte signals, float64 user vectors) and 3 are still read, converted,
+// so that an upgraded server starts from its old snapshot instead of
+// retraining. Format 3 has 16-byte signals and 8-bit user vectors with
+// their scales. Format 4 adds the EASE lists (raw sections after the item
+// neighbours) and writes the blend by feature name (Blend.GobEncode), so
+// that adding a feature no longer changes the layout; its gob part is a
+// header value, then the model.
 const (
-	snapshotFormat   = 3
+	snapshotFormat   = 4
+	snapshotFormatV3 = 3
 	snapshotFormatV2 = 2
 )
 
@@ -207,9 +212,52 @@ const (
 // a machine of the other byte order (the raw sections are native).
 const snapshotMagic uint64 = 0x5645_5452_494e_4131 // "VETRINA1"
 
-type snapshot struct {
+// snapshotHeader is the first gob value of a format 4 snapshot; the model
+// follows as a second value.
+type snapshotHeader struct {
 	Format int
-	Model  *Model
+}
+
+// legacySnapshot reads the first gob value of any format: a format 4
+// header (Model stays nil), or a format 2 or 3 snapshot whose model, with
+// its fixed-length blend, lands in a legacyModel.
+type legacySnapshot struct {
+	Format int
+	Model  *legacyModel
+}
+
+// legacyModel is Model as formats 2 and 3 encoded it.
+type legacyModel struct {
+	Version    int64
+	TrainedAt  time.Time
+	Reference  int64
+	Data       *Dataset
+	Factors    *Factors
+	Neighbours *Neighbours
+	Trending   *Trending
+	Recent     *Trending
+	Conversion *Conversion
+	Blend      legacyBlend
+	Index      *Index
+	Handles    map[uint64]string
+}
+
+// legacyBlend is Blend with the six features of formats 2 and 3 (factor,
+// neighbour, trending, recent, category, conversion).
+type legacyBlend struct {
+	Weights   [6]float64
+	Bias      float64
+	LiveBoost float64
+	Learned   bool
+}
+
+// model converts l; the features it did not know weigh 0.
+func (l *legacyModel) model() *Model {
+	m := &Model{Version: l.Version, TrainedAt: l.TrainedAt, Reference: l.Reference, Data: l.Data, Factors: l.Factors,
+		Neighbours: l.Neighbours, Trending: l.Trending, Recent: l.Recent, Conversion: l.Conversion, Index: l.Index, Handles: l.Handles}
+	m.Blend = Blend{Bias: l.Blend.Bias, LiveBoost: l.Blend.LiveBoost, Learned: l.Blend.Learned}
+	copy(m.Blend.Weights[:], l.Blend.Weights[:])
+	return m
 }
 
 // bigSlices lists the model's large arrays, which a snapshot stores raw
@@ -225,14 +273,21 @@ type bigSlices struct {
 	itemVecs       *[]float64
 	nbPtr, nbItems *[]int32
 	nbSims         *[]float32
+	// EASE lists; nil pointers when the model has none.
+	easePtr, easeItems *[]int32
+	easeSims           *[]float32
 }
 
 func (m *Model) big() bigSlices {
-	return bigSlices{
+	b := bigSlices{
 		users: &m.Data.Users, userPtr: &m.Data.UserPtr, userItems: &m.Data.UserItems, signals: &m.Data.Signals,
 		userVecs: &m.Factors.UserCodes, userScale: &m.Factors.UserScale, itemVecs: &m.Factors.Item,
 		nbPtr: &m.Neighbours.Ptr, nbItems: &m.Neighbours.Items, nbSims: &m.Neighbours.Sims,
 	}
+	if m.EASE != nil {
+		b.easePtr, b.easeItems, b.easeSims = &m.EASE.Ptr, &m.EASE.Items, &m.EASE.Sims
+	}
+	return b
 }
 
 // SaveSnapshot writes m to path atomically (a temporary file renamed): a
@@ -270,21 +325,37 @@ func writeSnapshot(f io.Writer, m *Model) error {
 	data, factors, nb := *m.Data, *m.Factors, *m.Neighbours
 	light := *m
 	light.Data, light.Factors, light.Neighbours = &data, &factors, &nb
+	ease := EASELists{}
+	if m.EASE != nil {
+		ease = *m.EASE
+	}
+	light.EASE = &ease // its raw sections are written, empty when m has none
 	lb := light.big()
 	*lb.users, *lb.userPtr, *lb.userItems, *lb.signals = nil, nil, nil, nil
 	*lb.userVecs, *lb.userScale, *lb.itemVecs = nil, nil, nil
 	*lb.nbPtr, *lb.nbItems, *lb.nbSims = nil, nil, nil
+	*lb.easePtr, *lb.easeItems, *lb.easeSims = nil, nil, nil
 	if err := binary.Write(w, binary.NativeEndian, snapshotMagic); err != nil {
 		return err
 	}
-	if err := gob.NewEncoder(w).Encode(snapshot{Format: snapshotFormat, Model: &light}); err != nil {
+	enc := gob.NewEncoder(w)
+	if err := enc.Encode(snapshotHeader{Format: snapshotFormat}); err != nil {
+		return err
+	}
+	if err := enc.Encode(&light); err != nil {
 		return err
 	}
 	b := m.big()
+	var easePtr, easeItems []int32
+	var easeSims []float32
+	if m.EASE != nil {
+		easePtr, easeItems, easeSims = *b.easePtr, *b.easeItems, *b.easeSims
+	}
 	for _, err := range []error{
 		writeRaw(w, *b.users), writeRaw(w, *b.userPtr), writeRaw(w, *b.userItems), writeRaw(w, *b.signals),
 		writeRaw(w, *b.userVecs), writeRaw(w, *b.userScale), writeRaw(w, *b.itemVecs),
 		writeRaw(w, *b.nbPtr), writeRaw(w, *b.nbItems), writeRaw(w, *b.nbSims),
+		writeRaw(w, easePtr), writeRaw(w, easeItems), writeRaw(w, easeSims),
 	} {
 		if err != nil {
 			return err
@@ -385,14 +456,29 @@ func readSnapshot(r io.Reader) (*Model, error) {
 	if magic != snapshotMagic {
 		return nil, errors.New("not a ranking snapshot of this format and byte order")
 	}
-	var s snapshot
-	if err := gob.NewDecoder(r).Decode(&s); err != nil {
+	dec := gob.NewDecoder(r)
+	var s legacySnapshot
+	if err := dec.Decode(&s); err != nil {
 		return nil, err
 	}
-	if s.Format != snapshotFormat && s.Format != snapshotFormatV2 || s.Model == nil || s.Model.Data == nil || s.Model.Factors == nil || s.Model.Neighbours == nil {
-		return nil, fmt.Errorf("snapshot format %d, want %d", s.Format, snapshotFormat)
+	var m *Model
+	switch {
+	case s.Format == snapshotFormat && s.Model == nil:
+		m = &Model{}
+		if err := dec.Decode(m); err != nil {
+			return nil, err
+		}
+	case (s.Format == snapshotFormatV3 || s.Format == snapshotFormatV2) && s.Model != nil:
+		m = s.Model.model()
+	default:
+		return nil, fmt.Errorf("snapshot format %d, want %d (or %d, %d)", s.Format, snapshotFormat, snapshotFormatV3, snapshotFormatV2)
 	}
-	m := s.Model
+	if m.Data == nil || m.Factors == nil || m.Neighbours == nil {
+		return nil, fmt.Errorf("snapshot format %d without its model's parts: corrupt snapshot", s.Format)
+	}
+	if s.Format == snapshotFormat && m.EASE == nil {
+		m.EASE = &EASELists{} // gob leaves out an empty one; its sections follow all the same
+	}
 	b := m.big()
 	readSignals := func() error { return readRaw(r, b.signals) }
 	readUserVecs := func() error {
@@ -415,10 +501,25 @@ func readSnapshot(r io.Reader) (*Model, error) {
 			return nil
 		}
 	}
+	readEASE := func() error { return nil } // formats 2 and 3 have none
+	if s.Format == snapshotFormat {
+		readEASE = func() error {
+			for _, err := range []error{readRaw(r, b.easePtr), readRaw(r, b.easeItems), readRaw(r, b.easeSims)} {
+				if err != nil {
+					return err
+				}
+			}
+			if len(m.EASE.Ptr) == 0 {
+				m.EASE = nil // the model had no EASE part
+			}
+			return nil
+		}
+	}
 	for _, err := range []error{
 		readRaw(r, b.users), readRaw(r, b.userPtr), readRaw(r, b.userItems), readSignals(),
 		readUserVecs(), readRaw(r, b.itemVecs),
 		readRaw(r, b.nbPtr), readRaw(r, b.nbItems), readRaw(r, b.nbSims),
+		readEASE(),
 	} {
 		if err != nil {
 			return nil, fmt.Errorf("read raw section: %w", err)

@@ -100,3 +100,40 @@ func Popularity(d *Dataset, since int64) []float64 {
 	}
 	return p
 }
+
+// ItemStats are per-item numbers of the training data that the blend reads
+// besides trending: how many users an item has and how it sold a year
+// before. The fields are exported for encoding/gob.
+type ItemStats struct {
+	// Users is, per dense item, the number of distinct users.
+	Users []float32
+	// Season is, per dense item, the strength of its pairs whose first or
+	// last interaction fell in the window of SeasonWindow seconds that
+	// starts one year (365 days) before Now: what sold in the weeks ahead
+	// of this date a year ago (the holiday season, say). All 0 when the
+	// data do not reach back a year.
+	Season       []float32
+	SeasonWindow float64
+	Now          int64
+}
+
+// year is the seasonal period, in seconds.
+const year = 365 * 24 * 3600
+
+// BuildItemStats counts d's users per item and the seasonal strength of
+// the window [now − year, now − year + window].
+func BuildItemStats(d *Dataset, now int64, window time.Duration, w Weights) *ItemStats {
+	if w == (Weights{}) {
+		w = DefaultWeights()
+	}
+	s := &ItemStats{Users: make([]float32, d.NumItems()), Season: make([]float32, d.NumItems()), SeasonWindow: window.Seconds(), Now: now}
+	lo, hi := now-year, now-year+int64(window.Seconds())
+	in := func(t uint32) bool { return int64(t) >= lo && int64(t) <= hi }
+	for k, it := range d.UserItems {
+		s.Users[it]++
+		if sig := d.Signals[k]; window > 0 && (in(sig.First) || in(sig.Last)) {
+			s.Season[it] += float32(w.Strength(sig))
+		}
+	}
+	return s
+}

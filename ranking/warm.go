@@ -51,6 +51,9 @@ func (m *Model) Warm() {
 	if n := m.Neighbours; n != nil {
 		sum += touchPages(n.Ptr) + touchPages(n.Items) + touchPages(n.Sims)
 	}
+	if e := m.EASE; e != nil {
+		sum += touchPages(e.Ptr) + touchPages(e.Items) + touchPages(e.Sims)
+	}
 	if ix := m.Index; ix != nil {
 		sum += touchPages(ix.Centroids) + touchPages(ix.at)
 		for c := range ix.Lists {

@@ -38,8 +38,10 @@ func runEval(ctx context.Context, log *slog.Logger, args []string) error {
 const evalRankingSummary = `Offline evaluation of feed ranking: splits logged interactions by global time at several cut points
 (rolling origin), tunes each model on the window before the cut, trains on everything before it, ranks the
 whole catalog for every warm test user, and prints NDCG@10, Recall@20, MRR and catalog coverage with 95%
-bootstrap confidence intervals over users, for global popularity, recent popularity, item neighbours, iALS
-and the served blend (and, on simulated data, an oracle that knows the true tastes).
+bootstrap confidence intervals over users, for global popularity, recent popularity, item neighbours, iALS,
+EASE and the served blend (and, on simulated data, an oracle that knows the true tastes), overall and per
+cut point (the blend against the best other model at each). --repeats also counts products bought again
+and adds buy-again and the blend with restock slots.
 
 Data (one or more sources; each gets its own table):
   --interactions FILE  CSV, one interaction per line: user_id,item_id,ts,kind[,category[,price]]
@@ -68,6 +70,8 @@ func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Wr
 	jsonPath := f.String("json", "", "also write the results as JSON to this file")
 	workers := f.Int("workers", runtime.GOMAXPROCS(0), "goroutines for training and scoring")
 	quick := f.Bool("quick", false, "try one or two hyper-parameter settings per model instead of the full grids (smoke runs)")
+	repeats := f.Bool("repeats", false, "count items bought again as relevant and rank the user's history too; adds buy-again and blend+restock (whether the feed should offer bought products again)")
+	models := f.String("models", "", "evaluate only these models (comma-separated names as in the table, e.g. ease,blend; empty: all)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -141,13 +145,16 @@ func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Wr
 	var reports []*offline.Report
 	meter := progress.New(os.Stderr)
 	for i, s := range sources {
-		cands := offline.Candidates(offline.CandidateOptions{Quick: *quick, Workers: *workers, Seed: *seed})
+		cands := offline.Candidates(offline.CandidateOptions{Quick: *quick, Workers: *workers, Seed: *seed, Repeats: *repeats})
 		if s.world != nil {
 			cands = append(cands, offline.OracleCandidate(s.world))
 		}
+		if cands, err = offline.SelectCandidates(cands, *models); err != nil {
+			return fmt.Errorf("--models: %w", err)
+		}
 		log.Info("evaluating", "data", s.name, "interactions", len(s.data.Interactions), "models", len(cands))
 		rep, err := offline.Evaluate(ctx, s.data, cands, offline.Config{
-			Origins: orig, Horizon: *horizon, Target: tgt, Resamples: *resamples,
+			Origins: orig, Horizon: *horizon, Target: tgt, Repeats: *repeats, Resamples: *resamples,
 			Seed: uint64(*seed), Workers: *workers, Log: log,
 			Progress: func(step string, done, total int) { meter.Update(s.name+": "+step, done, total) },
 		})

@@ -27,6 +27,7 @@ func BlendCandidate() Candidate {
 					Iterations: 8,
 					Seed:       1,
 				},
+				EASE:          ranking.EASEConfig{Lambda: p.Get("lambda", 1000), MaxItems: int(p.Get("items", 4000))},
 				BlendHoldout:  0.15 * p.Get("learn", 1),
 				IndexClusters: -1,
 				Seed:          1,
@@ -56,3 +57,25 @@ func (b *blend) Fit(ctx context.Context, train *ranking.Dataset, _ int64) error 
 }
 
 func (b *blend) Score(u int32, dst []float64) { b.m.ScoreAll(u, dst) }
+
+// Explain reports the blend's standardised weights (ranking.Blend.Shares),
+// and those for long histories when it has them (names prefixed "long:",
+// from "long-from" products).
+func (b *blend) Explain() (string, []Weight) {
+	bl := &b.m.Blend
+	how := bl.How
+	if how == "" {
+		how = "equal, not learned"
+	}
+	var out []Weight
+	for k, v := range bl.Shares(&bl.Weights) {
+		out = append(out, Weight{Name: ranking.FeatureNames[k], Value: v})
+	}
+	if bl.LongFrom > 0 {
+		out = append(out, Weight{Name: "long-from", Value: float64(bl.LongFrom)})
+		for k, v := range bl.Shares(&bl.Long) {
+			out = append(out, Weight{Name: "long:" + ranking.FeatureNames[k], Value: v})
+		}
+	}
+	return how, out
+}

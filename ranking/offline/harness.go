@@ -30,6 +30,26 @@ type Recommender interface {
 	Score(u int32, dst []float64)
 }
 
+// Explainer is a Recommender that can say what it learned after Fit, e.g.
+// how a blend chose its weights and what they are; reports show it per
+// cut point.
+type Explainer interface {
+	Explain() (how string, weights []Weight)
+}
+
+// Learned is what a model learned at one cut point.
+type Learned struct {
+	Origin  float64  `json:"origin"`
+	How     string   `json:"how"`
+	Weights []Weight `json:"weights"`
+}
+
+// Weight is one named learned number.
+type Weight struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+}
+
 // Params is one hyper-parameter setting.
 type Params map[string]float64
 
@@ -114,6 +134,9 @@ type Config struct {
 	// Target are the kinds of test interaction that make an item relevant;
 	// empty means every kind.
 	Target []ranking.Kind
+	// Repeats counts items of the user's training history as relevant too
+	// (bought again) and ranks them; by default they are left out of both.
+	Repeats bool
 	// Resamples is the number of bootstrap resamples; default 1000.
 	Resamples int
 	// Seed seeds the bootstrap.
@@ -231,7 +254,7 @@ func cutAt(lo, hi int64, f float64) int64 {
 // newSplit trains on every interaction at or before cut and tests on
 // (cut, end]. Every catalog item is in the training dataset, at its
 // position in d.Items.
-func newSplit(d *Data, cut, end int64, target []ranking.Kind) *split {
+func newSplit(d *Data, cut, end int64, target []ranking.Kind, repeats bool) *split {
 	in := d.Interactions
 	n := sort.Search(len(in), func(i int) bool { return in[i].Unix > cut })
 	m := sort.Search(len(in), func(i int) bool { return in[i].Unix > end })
@@ -256,7 +279,7 @@ func newSplit(d *Data, cut, end int64, target []ranking.Kind) *split {
 		if !ok {
 			continue // not in the catalog (Data.Items lists every item, so never)
 		}
-		if items, _ := s.train.UserRow(u); slices.Contains(items, i) {
+		if items, _ := s.train.UserRow(u); !repeats && slices.Contains(items, i) {
 			continue // already known: not a discovery
 		}
 		rel[u] = append(rel[u], i)
@@ -284,7 +307,7 @@ type userMetrics struct {
 
 // evaluateUsers ranks the catalog for every user of s with r and measures
 // it.
-func evaluateUsers(ctx context.Context, r Recommender, s *split, workers int) (userMetrics, error) {
+func evaluateUsers(ctx context.Context, r Recommender, s *split, workers int, repeats bool) (userMetrics, error) {
 	n := len(s.users)
 	m := userMetrics{ndcg: make([]float64, n), recall: make([]float64, n), rr: make([]float64, n), tops: make([][]int32, n)}
 	var next atomic.Int64
@@ -312,8 +335,10 @@ func evaluateUsers(ctx context.Context, r Recommender, s *split, workers int) (u
 				clear(scores)
 				r.Score(tu.u, scores)
 				hist, _ := s.train.UserRow(tu.u)
-				for _, i := range hist {
-					mark[i] = markExcluded
+				if !repeats {
+					for _, i := range hist {
+						mark[i] = markExcluded
+					}
 				}
 				for _, i := range tu.rel {
 					mark[i] = markRelevant
@@ -365,6 +390,7 @@ type Report struct {
 	Users        int     `json:"users"`
 	Items        int     `json:"items"`
 	Target       string  `json:"target"`
+	Repeats      bool    `json:"repeats,omitempty"`
 	Horizon      float64 `json:"horizon"`
 	// Origins describes each cut point.
 	Origins []OriginReport `json:"origins"`
@@ -376,8 +402,27 @@ type Report struct {
 	Resamples int    `json:"bootstrap_resamples"`
 	Baseline  string `json:"baseline,omitempty"`
 	// Models are in candidate order.
-	Models  []ModelReport `json:"models"`
-	Seconds float64       `json:"seconds"`
+	Models []ModelReport `json:"models"`
+	// VsBest compares the baseline, at each cut point, with the contender
+	// that scored the best NDCG@10 there (nil without a baseline).
+	VsBest  []VsBest `json:"baseline_vs_best,omitempty"`
+	Seconds float64  `json:"seconds"`
+}
+
+// VsBest is the baseline's NDCG@10 minus that of the best other contender
+// at one cut point, paired over that cut point's users.
+type VsBest struct {
+	Origin float64  `json:"origin"`
+	Model  string   `json:"model"`
+	Diff   Estimate `json:"ndcg_diff"`
+}
+
+// OriginEstimate is a model's NDCG@10 at one cut point, and its
+// difference to the baseline there (paired over that cut point's users).
+type OriginEstimate struct {
+	Origin     float64   `json:"origin"`
+	NDCG       Estimate  `json:"ndcg_at_10"`
+	VsBaseline *Estimate `json:"ndcg_vs_baseline,omitempty"`
 }
 
 // OriginReport describes one cut point.
@@ -415,6 +460,11 @@ type ModelReport struct {
 	VsBaseline *Estimate `json:"ndcg_vs_baseline,omitempty"`
 	// FitSeconds is the time spent fitting (tuning included).
 	FitSeconds float64 `json:"fit_seconds"`
+	// ByOrigin is NDCG@10 at each cut point with test users.
+	ByOrigin []OriginEstimate `json:"by_origin"`
+	// Learned is what the model fitted at each cut point says it learned
+	// (Explainer), nil if it does not say.
+	Learned []Learned `json:"learned,omitempty"`
 
 	ndcg, recall, rr []float64 // per pooled row
 }
@@ -435,13 +485,14 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 	}
 	rep := &Report{
 		Interactions: len(d.Interactions), Users: d.Users(), Items: len(d.Items),
-		Target: targetName(cfg.Target), Horizon: cfg.Horizon, Resamples: cfg.Resamples,
+		Target: targetName(cfg.Target), Repeats: cfg.Repeats, Horizon: cfg.Horizon, Resamples: cfg.Resamples,
 	}
 	models := make([]ModelReport, len(cands))
 	for k, c := range cands {
 		models[k] = ModelReport{Name: c.Name, Reference: c.Reference}
 	}
 	var rowUser []uint64
+	var rowOrigin []int // index into cfg.Origins
 	progress := func(done int) {
 		if cfg.Progress != nil {
 			cfg.Progress("tune, fit and score each model at each origin", done, len(cfg.Origins)*len(cands))
@@ -455,8 +506,8 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 		if f+cfg.Horizon >= 1-1e-9 {
 			end = hi
 		}
-		val := newSplit(d, cut-h, cut, cfg.Target)
-		test := newSplit(d, cut, end, cfg.Target)
+		val := newSplit(d, cut-h, cut, cfg.Target, cfg.Repeats)
+		test := newSplit(d, cut, end, cfg.Target, cfg.Repeats)
 		or := OriginReport{
 			Fraction: f, Cut: time.Unix(cut, 0).UTC(), End: time.Unix(end, 0).UTC(),
 			TrainInteractions: test.trainN, ValidationUsers: len(val.users), TestUsers: len(test.users),
@@ -470,6 +521,7 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 		}
 		for _, tu := range test.users {
 			rowUser = append(rowUser, tu.id)
+			rowOrigin = append(rowOrigin, o)
 		}
 		for k, c := range cands {
 			mr := &models[k]
@@ -483,11 +535,15 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 				return nil, fmt.Errorf("origin %v: fit %s %v: %w", f, c.Name, p, err)
 			}
 			mr.FitSeconds += time.Since(t0).Seconds()
-			um, err := evaluateUsers(ctx, r, test, cfg.Workers)
+			um, err := evaluateUsers(ctx, r, test, cfg.Workers, cfg.Repeats)
 			if err != nil {
 				return nil, err
 			}
 			mr.Params = append(mr.Params, p)
+			if e, ok := r.(Explainer); ok {
+				how, ws := e.Explain()
+				mr.Learned = append(mr.Learned, Learned{Origin: f, How: how, Weights: ws})
+			}
 			mr.ValidationNDCG = append(mr.ValidationNDCG, Measured(valNDCG))
 			mr.ndcg = append(mr.ndcg, um.ndcg...)
 			mr.recall = append(mr.recall, um.recall...)
@@ -538,8 +594,59 @@ func Evaluate(ctx context.Context, d *Data, cands []Candidate, cfg Config) (*Rep
 		}
 	}
 	rep.Models = models
+	rep.VsBest = byOrigin(models, base, rowOrigin, cfg)
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// byOrigin fills every model's ByOrigin, with bootstrap intervals over the
+// users of each cut point (as many resamples as the pooled ones), and
+// returns the baseline against the best other contender at each one.
+func byOrigin(models []ModelReport, base int, rowOrigin []int, cfg Config) []VsBest {
+	var out []VsBest
+	for o, f := range cfg.Origins {
+		var rows []int
+		for i, ro := range rowOrigin {
+			if ro == o {
+				rows = append(rows, i)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		// Users are distinct within a cut point: one cluster per row.
+		local := make([]int32, len(rows))
+		for k := range local {
+			local[k] = int32(k)
+		}
+		boot := NewBootstrap(len(rows), cfg.Resamples, cfg.Seed+uint64(o)+1)
+		pick := func(xs []float64) []float64 {
+			out := make([]float64, len(rows))
+			for k, i := range rows {
+				out[k] = xs[i]
+			}
+			return out
+		}
+		best, bestMean := -1, math.Inf(-1)
+		for k := range models {
+			mr := &models[k]
+			x := pick(mr.ndcg)
+			oe := OriginEstimate{Origin: f, NDCG: boot.Mean(x, local)}
+			if base >= 0 && k != base {
+				e := boot.Diff(x, pick(models[base].ndcg), local)
+				oe.VsBaseline = &e
+				if !mr.Reference && oe.NDCG.Mean > bestMean {
+					best, bestMean = k, oe.NDCG.Mean
+				}
+			}
+			mr.ByOrigin = append(mr.ByOrigin, oe)
+		}
+		if base >= 0 && best >= 0 {
+			out = append(out, VsBest{Origin: f, Model: models[best].Name,
+				Diff: boot.Diff(pick(models[base].ndcg), pick(models[best].ndcg), local)})
+		}
+	}
+	return out
 }
 
 // tune returns the setting of c with the best NDCG@10 on the validation
@@ -559,7 +666,7 @@ func tune(ctx context.Context, c Candidate, val *split, cfg Config) (Params, flo
 		if err := r.Fit(ctx, val.train, val.cut); err != nil {
 			return nil, 0, fmt.Errorf("fit %v: %w", p, err)
 		}
-		um, err := evaluateUsers(ctx, r, val, cfg.Workers)
+		um, err := evaluateUsers(ctx, r, val, cfg.Workers, cfg.Repeats)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -106,7 +106,7 @@ func TestEvaluate_SplitNeverLeaksTheFuture(t *testing.T) {
 	for o, f := range cfg.Origins {
 		cut := cutAt(lo, hi, f)
 		end := min(cut+h, hi)
-		s := newSplit(d, cut, end, cfg.Target)
+		s := newSplit(d, cut, end, cfg.Target, false)
 		hist := map[uint64]map[uint64]bool{}
 		for _, in := range d.Interactions {
 			if in.Unix <= cut {
@@ -251,5 +251,47 @@ func TestParseTarget(t *testing.T) {
 	}
 	if _, err := ParseTarget("buy"); err == nil {
 		t.Error("buy accepted")
+	}
+}
+
+// TestEvaluate_Repeats: users buy a staple every week and one new product
+// now and then. Without Repeats the staple bought again is no test item;
+// with it, it is relevant, the history is ranked, and buy-again, which
+// puts the due staple first, beats popularity.
+func TestEvaluate_Repeats(t *testing.T) {
+	const day = 86400
+	d := &Data{}
+	for i := range 40 {
+		d.Items = append(d.Items, ranking.Item{ID: uint64(100 + i), Category: "c" + string(rune('a'+i%4)), InStock: true})
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for u := range 300 {
+		staple := uint64(100 + u%40)
+		for w := range 20 {
+			t0 := int64(1_700_000_000 + w*7*day + rng.IntN(day))
+			d.Interactions = append(d.Interactions, ranking.Interaction{User: uint64(1 + u), Item: staple, Kind: ranking.Purchase, Unix: t0})
+			if rng.IntN(3) == 0 {
+				d.Interactions = append(d.Interactions, ranking.Interaction{User: uint64(1 + u), Item: uint64(100 + rng.IntN(40)), Kind: ranking.Purchase, Unix: t0 + 3600})
+			}
+		}
+	}
+	sortByTime(d.Interactions)
+	cands := []Candidate{PopularityCandidate(), BuyAgainCandidate(true)}
+	cfg := Config{Resamples: 100, Target: []ranking.Kind{ranking.Purchase}, Origins: []float64{0.8}}
+	plain, err := Evaluate(context.Background(), d, cands, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Repeats = true
+	rep, err := Evaluate(context.Background(), d, cands, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Repeats || rep.Origins[0].Relevant <= plain.Origins[0].Relevant {
+		t.Errorf("relevant pairs %d with repeats, %d without: want more", rep.Origins[0].Relevant, plain.Origins[0].Relevant)
+	}
+	pop, again := rep.Models[0].NDCG.Mean, rep.Models[1].NDCG.Mean
+	if again < 2*pop || again < 0.5 {
+		t.Errorf("NDCG@10 with repeats: buy-again %.3f, popularity %.3f; want buy-again above 0.5 and twice popularity", again, pop)
 	}
 }

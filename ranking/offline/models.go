@@ -2,8 +2,10 @@ package offline
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/vetrina/vetrina/ranking"
 	"github.com/vetrina/vetrina/sim"
@@ -19,24 +21,77 @@ type CandidateOptions struct {
 	Workers int
 	// Seed seeds the models' random initialisation.
 	Seed int64
+	// Repeats: the evaluation counts items bought again (Config.Repeats).
+	// The served blend then keeps the user's history out of its ranking,
+	// as the feed does, and two more models compete: buy-again and the
+	// blend with restock slots (rebuy.go).
+	Repeats bool
 }
 
 // Candidates returns the models `vetrina eval ranking` compares, in table
-// order: global popularity, recent popularity, item neighbours, iALS, then
-// the served blend (blend.go; with Quick, only the first setting of its
-// grid).
+// order: global popularity, recent popularity, item neighbours, iALS, EASE,
+// (with Repeats, buy-again and the blend with restock slots,) then the
+// served blend (blend.go; with Quick, only the first setting of its grid,
+// with an EASE head of 1000 items).
 func Candidates(o CandidateOptions) []Candidate {
 	blend := BlendCandidate()
-	if o.Quick && len(blend.Grid) > 1 {
-		blend.Grid = blend.Grid[:1]
+	if o.Repeats {
+		blend = withoutHistory(blend)
 	}
-	return []Candidate{
+	if o.Quick && len(blend.Grid) > 0 {
+		// One setting, and a small EASE head: a smoke run.
+		p := Params{"items": 1000}
+		for k, v := range blend.Grid[0] {
+			p[k] = v
+		}
+		blend.Grid = []Params{p}
+	}
+	out := []Candidate{
 		PopularityCandidate(),
 		RecentPopularityCandidate(o.Quick),
 		NeighboursCandidate(o),
 		ALSCandidate(o),
-		blend,
+		EASECandidate(o),
 	}
+	if o.Repeats {
+		out = append(out, BuyAgainCandidate(o.Quick), RestockCandidate(o.Quick))
+	}
+	return append(out, blend)
+}
+
+// SelectCandidates keeps the candidates named in the comma-separated list
+// names, in their order in cands; an empty list keeps all. A name that no
+// candidate has is an error.
+func SelectCandidates(cands []Candidate, names string) ([]Candidate, error) {
+	if strings.TrimSpace(names) == "" {
+		return cands, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
+		}
+	}
+	var out []Candidate
+	for _, c := range cands {
+		if want[c.Name] {
+			out = append(out, c)
+			delete(want, c.Name)
+		}
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		slices.Sort(missing)
+		var have []string
+		for _, c := range cands {
+			have = append(have, c.Name)
+		}
+		return nil, fmt.Errorf("no model named %s (have %s)", strings.Join(missing, ", "), strings.Join(have, ", "))
+	}
+	return out, nil
 }
 
 // PopularityCandidate ranks by the number of distinct users of each item,
@@ -218,5 +273,66 @@ func (o *oracle) Score(u int32, dst []float64) {
 	id := o.train.Users[u]
 	for i := range dst {
 		dst[i] = o.w.Affinity(id, o.train.Items[i].ID)
+	}
+}
+
+// EASECandidate is ranking.TrainEASE on the head of the catalog (the
+// MaxItems items with the most users, default 4000), tuned over λ (Params
+// "lambda") and the half-life of its recency weighting (Params
+// "halflife", a fraction of the training timeline, 0 = none); "items"
+// overrides the head's size. A user scores a head item by
+// Σ_h x_h·B[h, j] over their history, with the full dense B; items
+// outside the head follow, in order of popularity.
+func EASECandidate(o CandidateOptions) Candidate {
+	grid := Grid(map[string][]float64{"lambda": {250, 1000, 4000}, "halflife": {0, 0.2}})
+	if o.Quick {
+		grid = Grid(map[string][]float64{"lambda": {1000}, "items": {1000}})
+	}
+	return Candidate{
+		Name: "ease",
+		Grid: grid,
+		New: func(p Params) Recommender {
+			return &ease{cfg: ranking.EASEConfig{
+				Lambda:   p.Get("lambda", 1000),
+				MaxItems: int(p.Get("items", 4000)),
+				HalfLife: p.Get("halflife", 0),
+				Workers:  o.Workers,
+			}}
+		},
+	}
+}
+
+type ease struct {
+	cfg   ranking.EASEConfig
+	train *ranking.Dataset
+	e     *ranking.EASE
+	fill  []float64 // popularity below every head score, for the tail
+}
+
+func (e *ease) Fit(ctx context.Context, train *ranking.Dataset, now int64) error {
+	cfg := e.cfg
+	// halflife is a fraction of the training timeline.
+	cfg.HalfLife *= float64(now - train.MinUnix)
+	m, err := ranking.TrainEASE(ctx, train, cfg)
+	if err != nil {
+		return err
+	}
+	e.train, e.e = train, m
+	pop := ranking.Popularity(train, 0)
+	top := 1 + slices.Max(append(pop, 0))
+	e.fill = make([]float64, len(pop))
+	for i, p := range pop {
+		e.fill[i] = p/top - 1e9
+	}
+	return nil
+}
+
+func (e *ease) Score(u int32, dst []float64) {
+	items, sigs := e.train.UserRow(u)
+	e.e.ScoreInto(items, sigs, dst)
+	for j := range dst {
+		if e.e.HeadPos(int32(j)) < 0 {
+			dst[j] = e.fill[j]
+		}
 	}
 }

@@ -12,8 +12,12 @@ import (
 // confidence intervals, and how each model compares with the baseline.
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "== %s: %d interactions, %d users, %d items; relevant = unseen items of kind %s in the test window\n",
-		r.Dataset, r.Interactions, r.Users, r.Items, r.Target)
+	relevant := "unseen items"
+	if r.Repeats {
+		relevant = "items (bought again included, history ranked)"
+	}
+	fmt.Fprintf(&b, "== %s: %d interactions, %d users, %d items; relevant = %s of kind %s in the test window\n",
+		r.Dataset, r.Interactions, r.Users, r.Items, relevant, r.Target)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "origin\tcut\ttest until\ttrain interactions\tvalidation users\ttest users\trelevant items (cold)\n")
 	for _, o := range r.Origins {
@@ -69,6 +73,53 @@ func (r *Report) WriteTable(w io.Writer) error {
 				continue
 			}
 			b.WriteString(verdict(r.Baseline, m.Name, *m.VsBaseline) + "\n")
+		}
+	}
+	if len(r.Models) > 0 && len(r.Models[0].ByOrigin) > 1 {
+		b.WriteString("\nNDCG@10 by origin")
+		if r.Baseline != "" {
+			fmt.Fprintf(&b, " (Δ: %s − model, paired 95%% CI over that origin's users)", r.Baseline)
+		}
+		b.WriteString(":\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprint(tw, "model")
+		for _, o := range r.Models[0].ByOrigin {
+			fmt.Fprintf(tw, "\t%.2f", o.Origin)
+		}
+		fmt.Fprintln(tw)
+		for _, m := range r.Models {
+			fmt.Fprint(tw, m.Name)
+			for _, o := range m.ByOrigin {
+				fmt.Fprintf(tw, "\t%.4f", o.NDCG.Mean)
+				if o.VsBaseline != nil {
+					fmt.Fprintf(tw, " (Δ %s)", signedEstimate(Estimate{Mean: -o.VsBaseline.Mean, Lo: -o.VsBaseline.Hi, Hi: -o.VsBaseline.Lo}))
+				}
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+	}
+	for _, v := range r.VsBest {
+		word := "no clear difference"
+		switch {
+		case v.Diff.Lo > 0:
+			word = "ahead"
+		case v.Diff.Hi < 0:
+			word = "BEHIND"
+		}
+		fmt.Fprintf(&b, "%.2f: %s − best other (%s) %s: %s\n", v.Origin, r.Baseline, v.Model, signedEstimate(v.Diff), word)
+	}
+	for _, m := range r.Models {
+		if len(m.Learned) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s learned, per origin:\n", m.Name)
+		for _, l := range m.Learned {
+			fmt.Fprintf(&b, "  %.2f (%s):", l.Origin, l.How)
+			for _, w := range l.Weights {
+				fmt.Fprintf(&b, " %s %.3g", w.Name, w.Value)
+			}
+			b.WriteString("\n")
 		}
 	}
 	fmt.Fprintf(&b, "wall time %.1fs\n", r.Seconds)
