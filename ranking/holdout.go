@@ -27,13 +27,15 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	past, future := SplitAt(d, cut, holdoutTrainUsers, cfg.Seed)
 	full := cfg.Progress
 	cfg.Progress = full.prefixed("blend on the holdout: ")
-	sub, err := trainParts(ctx, past, cfg)
+	sub := cfg
+	sub.IndexClusters = -1 // the holdout model ranks by exact scans only
+	m, err := trainParts(ctx, past, sub)
 	if err != nil {
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
 	}
 	full.update("blend on the holdout: learn the weights", 0, 1)
 	defer full.update("blend on the holdout: learn the weights", 1, 1)
-	x, y := holdoutExamples(sub, future, cfg.Seed)
+	x, y := holdoutExamples(m, future, cfg.Seed)
 	b, err := LearnBlend(x, y, 1e-3)
 	if err != nil {
 		return Blend{}, fmt.Errorf("learn blend on the last %.0f%% of the timeline: %w", cfg.BlendHoldout*100, err)
@@ -44,7 +46,7 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	// the weights for NDCG@10 and shrink them towards equal weights of the
 	// standardised features, as much as priorUsers users' worth of
 	// evidence.
-	pools := holdoutPools(sub, future, cfg.Seed)
+	pools := holdoutPools(ctx, m, future, cfg.Seed, cfg.ALS.Workers)
 	std := featureStd(pools)
 	b.Scale = std
 	if len(pools) > 0 {
@@ -63,7 +65,7 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	for k := range NumFeatures {
 		start[k] = b.Weights[k] * std[k]
 	}
-	judge := newJudge(sub, pools[:min(len(pools), judgeUsers)], cfg.ALS.Workers)
+	judge := newJudge(m, pools[:min(len(pools), judgeUsers)], cfg.ALS.Workers)
 	c := chooseBlend(ctx, pools, std, start, judge)
 	b.Weights, b.Long, b.LongFrom, b.How = fromStandard(c.v, std), fromStandard(c.long, std), c.longFrom, c.how
 	return b, ctx.Err()
@@ -165,7 +167,6 @@ func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future)
 func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	n := m.Data.NumItems()
-	factor := make([]float64, n)
 	var xs []Features
 	var ys []bool
 	users := 0
@@ -179,7 +180,7 @@ func holdoutExamples(m *Model, fut Future, seed int64) ([]Features, []bool) {
 		items, sigs := m.Data.UserRow(u)
 		usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 		usr.sortExclude()
-		df := m.denseFeatures(usr, factor)
+		df := m.denseFeatures(usr, nil) // factor scores of the drawn items only
 		posList := make([]int32, 0, len(pos))
 		for i := range pos {
 			posList = append(posList, i)
@@ -329,17 +330,64 @@ const (
 	poolRandom  = 100
 )
 
-func holdoutPools(m *Model, fut Future, seed int64) []pool {
-	rng := rand.New(rand.NewPCG(uint64(seed), 13))
-	factor := make([]float64, m.Data.NumItems())
-	var out []pool
+// holdoutPools builds the pools of up to poolUsers users of the future,
+// in user-id order, on workers goroutines; each user's random products
+// come from a generator seeded by seed and the user, so the pools do not
+// depend on the number of workers.
+func holdoutPools(ctx context.Context, m *Model, fut Future, seed int64, workers int) []pool {
+	type cand struct {
+		u   int32
+		pos map[int32]bool
+	}
+	var cands []cand
 	fut.each(m, func(u int32, pos map[int32]bool) bool {
-		if p, ok := m.userPool(u, pos, factor, rng); ok && len(pos) > 0 {
-			out = append(out, p)
+		if len(pos) > 0 {
+			cands = append(cands, cand{u, pos})
 		}
-		return len(out) < poolUsers
+		return true
 	})
+	workers = modelWorkers(workers)
+	tops := m.globalTops()
+	factors := make([][]float64, workers)
+	for w := range factors {
+		factors[w] = make([]float64, m.Data.NumItems())
+	}
+	var out []pool
+	// In chunks of the users still needed: a user whose positives are all
+	// in their history makes no pool.
+	for len(cands) > 0 && len(out) < poolUsers {
+		chunk := cands[:min(len(cands), poolUsers-len(out))]
+		cands = cands[len(chunk):]
+		got := make([]pool, len(chunk))
+		ok := make([]bool, len(chunk))
+		err := runBlocks(ctx, evenBlocks(len(chunk), 16), workers, func(w, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				c := chunk[k]
+				rng := rand.New(rand.NewPCG(uint64(seed), uint64(c.u)<<8|13))
+				got[k], ok[k] = m.userPool(c.u, c.pos, factors[w], tops, rng)
+			}
+		})
+		if err != nil {
+			return out
+		}
+		for k := range got {
+			if ok[k] {
+				out = append(out, got[k])
+			}
+		}
+	}
 	return out
+}
+
+// globalTops lists the poolPerPart products of largest trending, recent,
+// popularity and season features: the parts that are the same for every
+// user.
+func (m *Model) globalTops() [][]int32 {
+	var tops [][]int32
+	for _, score := range [][]float64{m.trendFeat, m.recentFeat, m.popFeat, m.seasonFeat} {
+		tops = append(tops, topN(score, poolPerPart))
+	}
+	return tops
 }
 
 // userPool builds user u's pool. Positives are not added as such: a pool
@@ -347,7 +395,7 @@ func holdoutPools(m *Model, fut Future, seed int64) []pool {
 // They count when a part's top or the random sample of the catalog holds
 // them. ok is false when pos has nothing outside the user's history (and
 // pos is not empty).
-func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *rand.Rand) (pool, bool) {
+func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, tops [][]int32, rng *rand.Rand) (pool, bool) {
 	items, sigs := m.Data.UserRow(u)
 	usr := m.userFrom(items, sigs, m.Factors.UserVec(u, nil))
 	usr.sortExclude()
@@ -374,8 +422,13 @@ func (m *Model) userPool(u int32, pos map[int32]bool, factor []float64, rng *ran
 		p.feats = append(p.feats, f)
 		p.rel = append(p.rel, pos[i])
 	}
-	for _, score := range [][]float64{df.factor, df.nb, df.ease, m.trendFeat, m.recentFeat, m.popFeat, m.seasonFeat} {
+	for _, score := range [][]float64{df.factor, df.nb, df.ease} {
 		for _, i := range topN(score, poolPerPart) {
+			add(i)
+		}
+	}
+	for _, top := range tops {
+		for _, i := range top {
 			add(i)
 		}
 	}
@@ -392,8 +445,9 @@ func equalBlend(m *Model, seed int64) Blend {
 	rng := rand.New(rand.NewPCG(uint64(seed), 17))
 	factor := make([]float64, m.Data.NumItems())
 	var pools []pool
+	tops := m.globalTops()
 	for range min(500, m.Data.NumUsers()) {
-		if p, ok := m.userPool(int32(rng.IntN(m.Data.NumUsers())), nil, factor, rng); ok {
+		if p, ok := m.userPool(int32(rng.IntN(m.Data.NumUsers())), nil, factor, tops, rng); ok {
 			pools = append(pools, p)
 		}
 	}

@@ -528,17 +528,25 @@ func (m *Model) ScoreAll(u int32, dst []float64) {
 }
 
 // dense holds a user's personal features of every item.
-type dense struct{ factor, nb, ease []float64 }
+type dense struct {
+	factor, nb, ease []float64
+	x                []float64 // the user's vector, for factor scores when factor is nil
+}
 
 // denseFeatures writes FeatFactor of every item into factor and returns it
-// with FeatNeighbour and FeatEASE of every item.
+// with FeatNeighbour and FeatEASE of every item. With factor nil, fillDense
+// computes FeatFactor per item instead: cheaper for a few items per user.
 func (m *Model) denseFeatures(usr *user, factor []float64) dense {
-	if usr.x != nil {
+	n := m.Data.NumItems()
+	switch {
+	case factor == nil:
+		// Computed per item by fillDense: for a few items of a user.
+	case usr.x != nil:
 		m.Factors.ScoreAll(usr.x, factor)
-	} else {
+	default:
 		clear(factor)
 	}
-	df := dense{factor: factor, nb: make([]float64, len(factor)), ease: make([]float64, len(factor))}
+	df := dense{factor: factor, x: usr.x, nb: make([]float64, n), ease: make([]float64, n)}
 	w := 1.0
 	for _, h := range usr.recent[:min(len(usr.recent), recentHistory)] {
 		js, sims := m.Neighbours.Of(h)
@@ -560,5 +568,12 @@ func (m *Model) denseFeatures(usr *user, factor []float64) dense {
 
 // fillDense fills f for item i from dense personal features.
 func (m *Model) fillDense(usr *user, i int32, df dense, f *Features) {
-	m.fill(usr, i, df.factor[i], df.nb[i], df.ease[i], f)
+	factor := 0.0
+	switch {
+	case df.factor != nil:
+		factor = df.factor[i]
+	case df.x != nil:
+		factor = floats.Dot(df.x, m.Factors.ItemVec(i))
+	}
+	m.fill(usr, i, factor, df.nb[i], df.ease[i], f)
 }
