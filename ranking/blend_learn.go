@@ -1,6 +1,7 @@
 package ranking
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -10,14 +11,16 @@ import (
 
 // How a learned blend chose its weights (Blend.How).
 const (
-	// HowPrior: too few holdout users to choose; the pairwise fit, refined
-	// for NDCG@10 and shrunk towards equal standardised weights.
+	// HowPrior: the pairwise fit, refined for NDCG@10 and shrunk towards
+	// equal standardised weights; not chosen between others
+	// (TrainConfig.ChooseBlend off, or too few holdout users).
 	HowPrior = "prior"
 	// HowPairwise: the same blend as HowPrior, kept because no other was
 	// clearly better on the holdout.
 	HowPairwise = "pairwise"
 	// HowFitted: weights fitted for NDCG@10 on the holdout's pools by
-	// coordinate ascent, clearly better in two-fold cross-validation.
+	// coordinate ascent, clearly better in two-fold cross-validation over
+	// time.
 	HowFitted = "fitted"
 	// HowSegments: as HowFitted, with separate weights for users with long
 	// histories (Blend.Long), clearly better than one set.
@@ -77,8 +80,9 @@ type blendChoice struct {
 //   - a fixed blend: one feature alone (popularity, say, or EASE) or equal
 //     standardised weights, the best of them;
 //   - weights fitted for NDCG@10 on the pools by coordinate ascent from
-//     start, judged by two-fold cross-validation over users (each user
-//     ranked by the weights fitted on the other half);
+//     start, judged by two-fold cross-validation over time (each user
+//     ranked by the weights fitted on the users who came back in the other
+//     half of the holdout, timeFolds);
 //   - the same with separate weights for the users with the longer half of
 //     the histories, if each half has minSegmentPools pools.
 //
@@ -91,9 +95,10 @@ func chooseBlend(ctx context.Context, pools []pool, std Features, start Features
 	zs := standardise(pools, std)
 	all := zs.all()
 	start = unit(start)
+	fold := timeFolds(pools)
 	var folds [2][]int32
 	for p := range all {
-		folds[p%2] = append(folds[p%2], int32(p))
+		folds[fold[p]] = append(folds[fold[p]], int32(p))
 	}
 	cands := []judged{{how: HowPairwise}}
 	cands[0].by[0].v, cands[0].by[1].v = start, start
@@ -137,7 +142,7 @@ func chooseBlend(ctx context.Context, pools []pool, std Features, start Features
 		}
 		cands = append(cands, seg)
 	}
-	per := j.perUser(ctx, cands, std)
+	per := j.perUser(ctx, cands, std, fold)
 	if ctx.Err() != nil {
 		return blendChoice{v: start, how: HowPrior}
 	}
@@ -169,12 +174,32 @@ func chooseBlend(ctx context.Context, pools []pool, std Features, start Features
 	return out
 }
 
-// judged is a blend to judge: by[f] ranks the users of fold f (the pools
-// of even or odd index), so that weights fitted on one fold are judged on
-// the other.
+// judged is a blend to judge: by[f] ranks the users of fold f (see
+// timeFolds), so that weights fitted on one fold are judged on the other.
 type judged struct {
 	how string
 	by  [2]blendChoice
+}
+
+// timeFolds splits the pools in two folds by when their user came back
+// after the cut: the earlier half and the later half. Weights fitted on
+// one half of the holdout's time are judged on the other, as the served
+// blend, fitted on the past, meets the future: what only held while the
+// holdout lasted (the lives then on air, say) does not pass for a gain, as
+// it would between two random halves of the same users.
+func timeFolds(pools []pool) []uint8 {
+	order := make([]int, len(pools))
+	for p := range order {
+		order[p] = p
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pools[a].first, pools[b].first) })
+	fold := make([]uint8, len(pools))
+	for r, p := range order {
+		if r >= len(order)/2 {
+			fold[p] = 1
+		}
+	}
+	return fold
 }
 
 func fixedCand(how string, v Features) judged {
@@ -208,7 +233,7 @@ func newJudge(m *Model, pools []pool, workers int) *judge {
 
 // perUser returns, for each blend, the NDCG@10 of every judged user
 // (indexed like the pools). Weights are standardised: std maps them back.
-func (j *judge) perUser(ctx context.Context, cands []judged, std Features) [][]float64 {
+func (j *judge) perUser(ctx context.Context, cands []judged, std Features, fold []uint8) [][]float64 {
 	m := j.m
 	n := m.Data.NumItems()
 	raw := make([][2]blendChoice, len(cands))
@@ -248,7 +273,7 @@ func (j *judge) perUser(ctx context.Context, cands []judged, std Features) [][]f
 				w.mark[i] = 2
 			}
 			for c := range raw {
-				b := &raw[c][p%2]
+				b := &raw[c][fold[p]]
 				w.w[c] = &b.v
 				if b.longFrom > 0 && len(items) >= b.longFrom {
 					w.w[c] = &b.long

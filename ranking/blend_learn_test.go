@@ -66,7 +66,7 @@ func shares(b *Blend) (item, personal float64) {
 // 0.6 of the weight and twice the personal ones, the second on the
 // personal ones, at least 0.4 and twice the item features' net weight.
 func TestLearnedBlend_AdaptsToTheData(t *testing.T) {
-	cfg := TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 6, Seed: 1}, BlendHoldout: 0.25, Seed: 1,
+	cfg := TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 6, Seed: 1}, BlendHoldout: 0.25, ChooseBlend: true, Seed: 1,
 		TrendingHalfLife: 72 * 3600e9, RecentHalfLife: 24 * 3600e9}
 	for _, tc := range []struct {
 		name        string

@@ -55,7 +55,7 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	prior := equalWeights(pools)
 	b.Weights = shrinkWeights(b.Weights, prior, float64(len(pools))/(float64(len(pools))+priorUsers))
 	b.How = HowPrior
-	if len(pools) < minChoosePools {
+	if !cfg.ChooseBlend || len(pools) < minChoosePools {
 		return b, nil // too few users to choose between blends
 	}
 	// Enough users: let the holdout choose between this blend, fixed ones
@@ -91,6 +91,7 @@ type Future map[uint64][]FutureItem
 type FutureItem struct {
 	Item   int32
 	Bought bool
+	First  uint32 // Unix seconds of the user's first interaction with it
 }
 
 // SplitAt splits d at cut (Unix seconds): the past holds every pair whose
@@ -106,7 +107,7 @@ func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future)
 		items, sigs := d.UserRow(int32(u))
 		for k, i := range items {
 			if s := sigs[k]; int64(s.First) > cut {
-				fut[d.Users[u]] = append(fut[d.Users[u]], FutureItem{Item: i, Bought: s.Purchases > 0})
+				fut[d.Users[u]] = append(fut[d.Users[u]], FutureItem{Item: i, Bought: s.Purchases > 0, First: s.First})
 			}
 		}
 	}
@@ -251,6 +252,7 @@ type pool struct {
 	hist  int   // products in the user's history
 	u     int32 // the user
 	pos   []int32
+	first uint32 // when the user came back after the cut (Unix seconds)
 }
 
 // priorUsers is the weight of the given blend, in holdout users, when the
@@ -336,13 +338,18 @@ const (
 // depend on the number of workers.
 func holdoutPools(ctx context.Context, m *Model, fut Future, seed int64, workers int) []pool {
 	type cand struct {
-		u   int32
-		pos map[int32]bool
+		u     int32
+		pos   map[int32]bool
+		first uint32
 	}
 	var cands []cand
 	fut.each(m, func(u int32, pos map[int32]bool) bool {
 		if len(pos) > 0 {
-			cands = append(cands, cand{u, pos})
+			first := uint32(math.MaxUint32)
+			for _, it := range fut[m.Data.Users[u]] {
+				first = min(first, it.First)
+			}
+			cands = append(cands, cand{u, pos, first})
 		}
 		return true
 	})
@@ -365,6 +372,7 @@ func holdoutPools(ctx context.Context, m *Model, fut Future, seed int64, workers
 				c := chunk[k]
 				rng := rand.New(rand.NewPCG(uint64(seed), uint64(c.u)<<8|13))
 				got[k], ok[k] = m.userPool(c.u, c.pos, factors[w], tops, rng)
+				got[k].first = c.first
 			}
 		})
 		if err != nil {

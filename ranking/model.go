@@ -40,6 +40,13 @@ type TrainConfig struct {
 	// before it, examples drawn from the holdout, then the parts retrained
 	// on everything. Costs a second training.
 	BlendHoldout float64
+	// ChooseBlend lets the holdout replace the pairwise blend by one
+	// feature alone, equal weights, or weights fitted by coordinate ascent
+	// (also per history length) when one is clearly better in two-fold
+	// cross-validation over time (chooseBlend). Off by default: on the
+	// simulator it chose blends that the following window did not reward,
+	// and on the real logs it kept the pairwise blend (docs/ranking-eval.md).
+	ChooseBlend bool
 	// IndexClusters is the number of clusters of the retrieval index;
 	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
