@@ -250,14 +250,12 @@ func (j *judge) perUser(ctx context.Context, cands []judged, std Features, fold 
 	type work struct {
 		factor []float64
 		mark   []uint8
-		ts     [][10]float64
-		tr     [][10]bool
+		top    []top10
 		w      []*Features
 	}
 	ws := make([]work, j.workers)
 	for k := range ws {
-		ws[k] = work{factor: make([]float64, n), mark: make([]uint8, n), ts: make([][10]float64, len(cands)),
-			tr: make([][10]bool, len(cands)), w: make([]*Features, len(cands))}
+		ws[k] = work{factor: make([]float64, n), mark: make([]uint8, n), top: make([]top10, len(cands)), w: make([]*Features, len(cands))}
 	}
 	_ = runBlocks(ctx, evenBlocks(len(j.users), 8), j.workers, func(wk, lo, hi int) {
 		w := &ws[wk]
@@ -279,7 +277,9 @@ func (j *judge) perUser(ctx context.Context, cands []judged, std Features, fold 
 					w.w[c] = &b.long
 				}
 			}
-			count := make([]int, len(cands))
+			for c := range w.top {
+				w.top[c].n = 0
+			}
 			for i := range n {
 				if w.mark[i] == 1 {
 					continue
@@ -292,33 +292,11 @@ func (j *judge) perUser(ctx context.Context, cands []judged, std Features, fold 
 					for k, x := range w.w[c] {
 						s += x * f[k]
 					}
-					ts, tr, nc := &w.ts[c], &w.tr[c], count[c]
-					if nc == len(ts) && !(s > ts[nc-1] || s == ts[nc-1] && !rel && tr[nc-1]) {
-						continue
-					}
-					q := min(nc, len(ts)-1)
-					for q > 0 && (s > ts[q-1] || s == ts[q-1] && !rel && tr[q-1]) {
-						ts[q], tr[q] = ts[q-1], tr[q-1]
-						q--
-					}
-					ts[q], tr[q] = s, rel
-					count[c] = min(nc+1, len(ts))
+					w.top[c].add(s, rel)
 				}
-			}
-			idcg := 0.0
-			for r := range min(len(ju.pos), 10) {
-				idcg += discount[r]
 			}
 			for c := range raw {
-				dcg := 0.0
-				for r := range count[c] {
-					if w.tr[c][r] {
-						dcg += discount[r]
-					}
-				}
-				if idcg > 0 {
-					per[c][p] = dcg / idcg
-				}
+				per[c][p] = w.top[c].ndcg(len(ju.pos))
 			}
 			for _, i := range items {
 				w.mark[i] = 0
@@ -482,44 +460,60 @@ func (zs *zset) ndcgOf(score []float64, view []int32) float64 {
 // each pool's into per[p] unless per is nil.
 func (zs *zset) ndcgInto(score []float64, view []int32, per []float64) float64 {
 	total := 0.0
-	var ts [10]float64
-	var tr [10]bool
+	var t top10
 	for _, p := range view {
-		n := 0
+		t.n = 0
 		for i := zs.off[p]; i < zs.off[p+1]; i++ {
-			s, rel := score[i], zs.rel[i]
-			// Insertion into the sorted top 10: higher score first, an
-			// irrelevant item before a relevant one of equal score.
-			if n == len(ts) && !(s > ts[n-1] || s == ts[n-1] && !rel && tr[n-1]) {
-				continue
-			}
-			j := min(n, len(ts)-1)
-			for j > 0 && (s > ts[j-1] || s == ts[j-1] && !rel && tr[j-1]) {
-				ts[j], tr[j] = ts[j-1], tr[j-1]
-				j--
-			}
-			ts[j], tr[j] = s, rel
-			n = min(n+1, len(ts))
+			t.add(score[i], zs.rel[i])
 		}
-		dcg, idcg := 0.0, 0.0
-		for r := range n {
-			if tr[r] {
-				dcg += discount[r]
-			}
-		}
-		for r := range min(zs.nRel[p], len(ts)) {
-			idcg += discount[r]
-		}
-		x := 0.0
-		if idcg > 0 {
-			x = dcg / idcg
-		}
+		x := t.ndcg(zs.nRel[p])
 		total += x
 		if per != nil {
 			per[p] = x
 		}
 	}
 	return total
+}
+
+// top10 is the top 10 of a ranking with whether each item is relevant:
+// higher score first, an irrelevant item before a relevant one of equal
+// score (ties count against the ranking, as the offline evaluation breaks
+// them).
+type top10 struct {
+	s   [10]float64
+	rel [10]bool
+	n   int
+}
+
+func (t *top10) add(s float64, rel bool) {
+	n := t.n
+	if n == len(t.s) && !(s > t.s[n-1] || s == t.s[n-1] && !rel && t.rel[n-1]) {
+		return
+	}
+	j := min(n, len(t.s)-1)
+	for j > 0 && (s > t.s[j-1] || s == t.s[j-1] && !rel && t.rel[j-1]) {
+		t.s[j], t.rel[j] = t.s[j-1], t.rel[j-1]
+		j--
+	}
+	t.s[j], t.rel[j] = s, rel
+	t.n = min(n+1, len(t.s))
+}
+
+// ndcg is the NDCG@10 of the top 10 for a user with nRel relevant items.
+func (t *top10) ndcg(nRel int) float64 {
+	dcg, idcg := 0.0, 0.0
+	for r := range t.n {
+		if t.rel[r] {
+			dcg += discount[r]
+		}
+	}
+	for r := range min(nRel, len(t.s)) {
+		idcg += discount[r]
+	}
+	if idcg == 0 {
+		return 0
+	}
+	return dcg / idcg
 }
 
 // discount[r] is 1/log2(r+2), the gain of rank r+1.
