@@ -112,6 +112,15 @@ func (s *scanner) isNull() bool {
 	return false
 }
 
+// plainASCII marks the bytes a string may hold as they are and that need no
+// UTF-8 validation: printable ASCII but the quote and the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // rawString reads a string token and returns its unescaped bytes.
 func (s *scanner) rawString() ([]byte, *Error) {
 	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -119,6 +128,17 @@ func (s *scanner) rawString() ([]byte, *Error) {
 	}
 	s.pos++
 	start := s.pos
+	// Fast path: printable ASCII without escapes (every key and most
+	// values) needs neither the checks below nor UTF-8 validation.
+	i := start
+	for i < len(s.data) && plainASCII[s.data[i]] {
+		i++
+	}
+	if i < len(s.data) && s.data[i] == '"' {
+		s.pos = i + 1
+		return s.data[start:i], nil
+	}
+	s.pos = i
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		switch {

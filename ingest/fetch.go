@@ -39,6 +39,7 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 	}()
 	bo := retry.NewBackoff(minBackoff, maxBackoff)
 	arenaSize := 64 << 10
+	largest := 0 // the largest message value read so far
 	failures := 0
 	backoff := func(err error) {
 		in.setBrokerErr(err)
@@ -92,10 +93,12 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: in.cfg.FetchBytes, MaxWait: 500 * time.Millisecond})
 		// Values are read into one arena per fetch rather than one
-		// allocation per message, and arenas are recycled. An arena that
-		// fills up ends the fetch there (the next one resumes at the first
-		// unread message) and grows, up to twice the fetch size (compressed
-		// batches expand), so memory per partition stays bounded.
+		// allocation per message, and arenas are recycled. A nearly full
+		// arena is handed over and the fetch goes on in another (below);
+		// a message that does not fit ends the fetch there (the next one
+		// resumes at it) and grows the arenas, up to twice the fetch size
+		// (compressed batches expand), so memory per partition stays
+		// bounded.
 		var c fetched
 		select {
 		case c = <-free:
@@ -106,7 +109,30 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 		if cap(arena) < arenaSize {
 			arena = make([]byte, 0, arenaSize)
 		}
+		hw := batch.HighWaterMark()
+		handOffUntil := time.Now().Add(handOffFor)
 		for {
+			// Near the arena's end, hand what it holds to the decoder and
+			// read on into another arena: a fetch that stopped at a message
+			// that does not fit would make the next one re-read, and the
+			// broker re-send and re-decompress, the whole record batch it
+			// is in. The hand-off waits for the decoder only briefly, well
+			// within the read deadline; past that the fetch stops here.
+			if len(msgs) > 0 && cap(arena)-len(arena) < min(max(2*largest, 4<<10), cap(arena)/4) {
+				if !pc.handOff(ctx, out, fetched{msgs: msgs, arena: arena, highWater: hw}, handOffUntil) {
+					break
+				}
+				offset = msgs[len(msgs)-1].offset + 1
+				c = fetched{}
+				select {
+				case c = <-free:
+				default:
+				}
+				msgs, arena = c.msgs[:0], c.arena[:0]
+				if cap(arena) < arenaSize {
+					arena = make([]byte, 0, arenaSize)
+				}
+			}
 			n, err := batch.Read(arena[len(arena):cap(arena)])
 			if err != nil {
 				if errors.Is(err, io.ErrShortBuffer) {
@@ -116,6 +142,7 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 				}
 				break
 			}
+			largest = max(largest, n)
 			// A fetch from the middle of a record batch returns the whole
 			// batch, and kafka-go hands back its records before the
 			// requested offset too: skip them, they were read before.
@@ -125,7 +152,10 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 				msgs = append(msgs, record{offset: at, value: v})
 			}
 		}
-		hw := batch.HighWaterMark()
+		if ctx.Err() != nil {
+			_ = batch.Close()
+			return
+		}
 		if hw >= 0 {
 			pc.highWater.Store(hw)
 			pc.updateLag()
@@ -182,6 +212,33 @@ func (pc *partitionConsumer) fetch(ctx context.Context, out chan<- fetched, free
 			backoff(fmt.Errorf("fetch %s/%d at %d: %w", pc.topic, pc.partition, offset, err))
 		}
 	}
+}
+
+// handOffFor bounds how long one fetch waits, in all, to hand full arenas
+// to the decoder before it stops (its read deadline is 15 s).
+const handOffFor = 3 * time.Second
+
+// handOff sends c to out, waiting until deadline at most; it reports
+// whether c was sent.
+func (pc *partitionConsumer) handOff(ctx context.Context, out chan<- fetched, c fetched, deadline time.Time) bool {
+	select {
+	case out <- c:
+		return true
+	default:
+	}
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case out <- c:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func (pc *partitionConsumer) dialLeader(ctx context.Context) (*kafka.Conn, error) {

@@ -275,8 +275,29 @@ func (in *Ingester) Run(ctx context.Context) error {
 		var landing sync.WaitGroup
 		landing.Add(n)
 		for topic, parts := range gen.Assignments {
+			if len(parts) == 0 {
+				continue
+			}
+			l := newLander(in, gen, topic, store.TableFor(in.kinds[topic]), len(parts))
+			wg.Add(1)
+			gen.Start(func(gctx context.Context) {
+				defer wg.Done()
+				// Like the partitions' landing, the lander's outlives a
+				// process stop by up to FlushTimeout; a rebalance stops it
+				// at once.
+				landCtx, cancel := context.WithCancel(gctx)
+				defer cancel()
+				stop := context.AfterFunc(ctx, func() { time.AfterFunc(in.cfg.FlushTimeout, cancel) })
+				defer stop()
+				l.run(landCtx)
+				// At a stop, returning would end the generation: wait, as
+				// the partitions do, for the other topics' last batches.
+				if ctx.Err() != nil {
+					landing.Wait()
+				}
+			})
 			for _, p := range parts {
-				pc := &partitionConsumer{in: in, gen: gen, topic: topic, kind: in.kinds[topic], partition: int32(p.ID), committed: p.Offset}
+				pc := &partitionConsumer{in: in, gen: gen, topic: topic, kind: in.kinds[topic], partition: int32(p.ID), committed: p.Offset, lander: l}
 				wg.Add(1)
 				gen.Start(func(gctx context.Context) {
 					defer wg.Done()

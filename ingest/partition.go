@@ -40,12 +40,17 @@ type partitionConsumer struct {
 	// buffered is the bytes of the messages in the batch (Ingester.buffered
 	// holds the sum over partitions).
 	buffered int64
+	// lander inserts the batches of the topic's partitions together;
+	// answered is its last call this partition answered.
+	lander   *lander
+	answered chan struct{}
 }
 
 // run consumes the partition until either ctx (the process) or gctx (the
 // generation) ends.
 func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	in := pc.in
+	defer pc.lander.partitions.Done()
 	in.m.assigned.Inc()
 	defer in.m.assigned.Dec()
 	in.partitions.Add(1)
@@ -75,6 +80,8 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 		return
 	}
 	log.Debug("ingest: partition assigned", "from_offset", pc.next, "table_watermark", pc.wm, "dead_letter_watermark", pc.dlWM)
+	pc.lander.members.Add(1)
+	defer pc.lander.members.Add(-1)
 
 	chunks := make(chan fetched, 2)
 	// Processed fetches go back to the fetcher for reuse: decoding copies
@@ -90,6 +97,10 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for {
+		call := pc.lander.calling()
+		if call == pc.answered {
+			call = nil // answered: wait for the next call
+		}
 		select {
 		case c := <-chunks:
 			for i := range c.msgs {
@@ -113,6 +124,20 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 		case <-linger.C:
 			if !pc.flush(landCtx) {
 				return
+			}
+		case <-call:
+			// The lander lands another partition's batch: this one's goes
+			// with it, in the same insert.
+			pc.answered = call
+			rows := pc.rows.Len() > 0
+			if pc.batchMax >= 0 {
+				if !pc.flush(landCtx) {
+					return
+				}
+				linger.Stop()
+			}
+			if !rows {
+				pc.lander.pass(landCtx, pc, call)
 			}
 		case <-runCtx.Done():
 			if ctx.Err() == nil {
@@ -245,40 +270,38 @@ func (pc *partitionConsumer) process(msg *record) {
 	pc.dec.Append(pc.partition, msg.offset)
 }
 
-// flush lands the batch: dead letters first, then rows, then commits the
-// offset to Kafka. It retries ClickHouse until ctx ends; after a failed
-// insert it asks ClickHouse whether the insert landed anyway (a timeout can
-// hide a success) before trying again, unless the store stores a retried
-// batch once (then it tries again as it is). It reports whether the batch
-// landed.
+// flush lands the batch: dead letters first, then rows (through the
+// lander, with the other partitions' batches), then commits the offset to
+// Kafka. It retries ClickHouse until ctx ends (see insertRows). It reports
+// whether the batch landed.
 func (pc *partitionConsumer) flush(ctx context.Context) bool {
 	in := pc.in
 	pc.first = time.Time{}
 	if pc.batchMax < 0 {
 		return true
 	}
-	now := time.Now()
 	if pc.dl.Len() > 0 {
-		pc.dl.IngestedAt = now
+		pc.dl.IngestedAt = time.Now()
 		top := pc.dl.MaxOffset()
-		if !pc.insert(ctx, &pc.dl, top, func(ctx context.Context) (int64, error) {
+		if !insertRows(ctx, in, &pc.dl, func(ctx context.Context) (bool, error) {
 			m, err := in.st.DeadLetterWatermarks(ctx, pc.topic)
-			return wmOr(m, pc.partition), err
+			return wmOr(m, pc.partition) >= top, err
 		}) {
 			return false
 		}
 		pc.dlWM = top
 		pc.dl.Reset()
 	}
-	if n := pc.rows.Len(); n > 0 {
+	next := pc.batchMax + 1
+	committed := false
+	if pc.rows.Len() > 0 {
 		top := pc.rows.MaxOffset()
-		pc.rows.SetIngestedAt(now)
-		if !pc.insert(ctx, pc.rows, top, func(ctx context.Context) (int64, error) {
-			m, err := in.st.Watermarks(ctx, pc.table)
-			return wmOr(m, pc.partition), err
-		}) {
+		call := pc.lander.calling()
+		pc.answered = call
+		if !pc.lander.land(ctx, pc, pc.rows, top, next, call) {
 			return false
 		}
+		committed = true // by the lander, with the others'
 		pc.wm = top
 		pc.rows.Reset()
 		if !pc.newest.IsZero() {
@@ -289,10 +312,12 @@ func (pc *partitionConsumer) flush(ctx context.Context) bool {
 	pc.newest = time.Time{}
 	in.buffered.Add(-pc.buffered)
 	pc.buffered = 0
-	next := pc.batchMax + 1
 	pc.batchMax = -1
 	pc.landed.Store(next)
 	pc.updateLag()
+	if committed {
+		return true
+	}
 	// The commit is a hint for other consumers and lag tools; the
 	// watermarks in ClickHouse are the truth, so a failed commit loses
 	// nothing.
@@ -301,48 +326,6 @@ func (pc *partitionConsumer) flush(ctx context.Context) bool {
 		in.log.Debug("ingest: commit offset", "topic", pc.topic, "partition", pc.partition, "err", err)
 	}
 	return true
-}
-
-func (pc *partitionConsumer) insert(ctx context.Context, rows store.Rows, top int64, watermark func(context.Context) (int64, error)) bool {
-	in := pc.in
-	table := rows.Table().Name()
-	first := true
-	// A store that stores a retried batch once (replicated ClickHouse)
-	// gets the batch again as it was, unchecked: see
-	// store.Store.DeduplicatesRetries.
-	dedup := false
-	if d, ok := in.st.(interface{ DeduplicatesRetries() bool }); ok {
-		dedup = d.DeduplicatesRetries()
-	}
-	err := retry.Do(ctx, minBackoff, maxBackoff, func() error {
-		if !first && !dedup {
-			// Did the failed attempt land after all?
-			wm, err := watermark(ctx)
-			if err != nil {
-				in.setCHErr(err)
-				return err
-			}
-			if wm >= top {
-				return nil
-			}
-		}
-		first = false
-		start := time.Now()
-		err := in.st.Insert(ctx, rows)
-		in.setCHErr(err)
-		if err != nil {
-			in.log.Warn("ingest: insert failed; retrying", "table", table, "rows", rows.Len(), "err", err)
-			return err
-		}
-		in.m.insertSecs.WithLabelValues(table).Observe(time.Since(start).Seconds())
-		in.m.batchRows.WithLabelValues(table).Observe(float64(rows.Len()))
-		in.m.inserted.WithLabelValues(table).Add(float64(rows.Len()))
-		if in.cfg.AfterInsert != nil {
-			in.cfg.AfterInsert()
-		}
-		return nil
-	})
-	return err == nil
 }
 
 // updateLag sets the lag gauge: messages in the partition not yet landed.

@@ -25,24 +25,27 @@ type RowDecoder struct {
 
 // NewRowDecoder returns a RowDecoder for kind with an empty batch.
 func NewRowDecoder(kind event.Kind, lim event.Limits) *RowDecoder {
-	d := &RowDecoder{kind: kind, dec: event.NewDecoder(lim)}
+	return &RowDecoder{kind: kind, dec: event.NewDecoder(lim), rows: newRows(kind)}
+}
+
+// newRows returns an empty batch for kind's table.
+func newRows(kind event.Kind) store.Rows {
 	switch kind {
 	case event.KindView:
-		d.rows = &store.ViewRows{}
+		return &store.ViewRows{}
 	case event.KindChat:
-		d.rows = &store.ChatRows{}
+		return &store.ChatRows{}
 	case event.KindPurchase:
-		d.rows = &store.PurchaseRows{}
+		return &store.PurchaseRows{}
 	case event.KindProduct:
-		d.rows = &store.ProductRows{}
+		return &store.ProductRows{}
 	case event.KindBrand:
-		d.rows = &store.BrandRows{}
+		return &store.BrandRows{}
 	case event.KindInfluencer:
-		d.rows = &store.InfluencerRows{}
-	case event.KindLive:
-		d.rows = &store.LiveRows{}
+		return &store.InfluencerRows{}
+	default:
+		return &store.LiveRows{}
 	}
-	return d
 }
 
 // Rows returns the batch.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vetrina/vetrina/event"
@@ -92,6 +93,22 @@ func (s *Store) RowCount(ctx context.Context, table Table) (uint64, error) {
 	var n uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+"."+table.Name()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s.%s: %w", s.db, table.Name(), err)
+	}
+	return n, nil
+}
+
+// TotalRows returns the sum of count() over tables, in one query.
+func (s *Store) TotalRows(ctx context.Context, tables ...Table) (uint64, error) {
+	if len(tables) == 0 {
+		return 0, nil
+	}
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		parts[i] = "(SELECT count() FROM " + s.db + "." + t.Name() + ")"
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT toUInt64("+strings.Join(parts, " + ")+")").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rows of %d tables in %s: %w", len(tables), s.db, err)
 	}
 	return n, nil
 }

@@ -499,3 +499,55 @@ func (r *DeadLetterRows) appendColumns(b driver.Batch) error {
 	}
 	return r.appendOrigin(b, 4)
 }
+
+// Batches is several batches of one table inserted as one: one INSERT,
+// so one part, all or nothing. Each row keeps its own partition and
+// offset, so every partition's watermark stays exact.
+type Batches []Rows
+
+// Table implements Rows.
+func (m Batches) Table() Table { return m[0].Table() }
+
+// Len implements Rows.
+func (m Batches) Len() int {
+	n := 0
+	for _, r := range m {
+		n += r.Len()
+	}
+	return n
+}
+
+// Reset implements Rows.
+func (m Batches) Reset() {
+	for _, r := range m {
+		r.Reset()
+	}
+}
+
+// MaxOffset implements Rows: the highest offset over the batches.
+func (m Batches) MaxOffset() int64 {
+	top := int64(-1)
+	for _, r := range m {
+		top = max(top, r.MaxOffset())
+	}
+	return top
+}
+
+// SetIngestedAt implements Rows.
+func (m Batches) SetIngestedAt(t time.Time) {
+	for _, r := range m {
+		r.SetIngestedAt(t)
+	}
+}
+
+func (m Batches) appendColumns(b driver.Batch) error {
+	for _, r := range m {
+		if r.Table() != m[0].Table() {
+			return fmt.Errorf("a batch of %s among batches of %s", r.Table(), m[0].Table())
+		}
+		if err := r.appendColumns(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -111,6 +111,10 @@ func Open(cfg Config) (*Store, error) {
 		MaxIdleConns:    cfg.MaxConns,
 		ConnMaxLifetime: time.Hour,
 		Compression:     comp,
+		// An insert's block is encoded, compressed and sent in pieces of
+		// this size (still one block, one part): each connection keeps a
+		// buffer this large, not one as large as its largest insert.
+		MaxCompressionBuffer: 1 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)

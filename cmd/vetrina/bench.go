@@ -37,6 +37,7 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 	cpuProfile := f.String("cpuprofile", "", "the ingester (a child process) writes a CPU profile of its run to this file (with --kafka apache: of kfake's last phase, and of Apache Kafka's to the file with -apache before its extension)")
 	kafkaKind := f.String("kafka", "kfake", "the brokers measured: kfake (the embedded broker), or apache (kfake and, in the same run, one managed Apache Kafka broker, scripts/fetch-kafka.sh's release, which needs Java)")
 	kafkaVersion := f.String("kafka-version", kafkacluster.DefaultVersion, "with --kafka apache: the Apache Kafka release (fetch it first with scripts/fetch-kafka.sh VERSION)")
+	ingesterBinary := f.String("ingester-binary", "", "run this vetrina build as the ingester instead of this one: two builds compared by the same benchmark")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,10 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 	self, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	ingester := self
+	if *ingesterBinary != "" {
+		ingester = *ingesterBinary
 	}
 	meter := progress.New(os.Stderr)
 	defer meter.Finish()
@@ -59,7 +64,7 @@ func runBenchIngest(ctx context.Context, log *slog.Logger, args []string) error 
 		// The ingester runs on its own, as in production: its memory is
 		// its own, and --cpuprofile profiles it.
 		IngestCommand: func(broker string, args ...string) *exec.Cmd {
-			cmd := exec.Command(self, args...)
+			cmd := exec.Command(ingester, args...)
 			if p := *cpuProfile; p != "" {
 				if broker != "kfake" {
 					ext := filepath.Ext(p)

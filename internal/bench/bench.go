@@ -76,11 +76,17 @@ type Result struct {
 	Events, Rows   int
 	ProduceSeconds float64 // preloading every broker (not part of any rate)
 	// EndToEnd has one entry per broker, the embedded one first.
-	EndToEnd            []EndToEnd
-	CeilingSeconds      float64
-	CeilingRowsPerSec   float64
-	ClickHousePeakBytes uint64 // the managed ClickHouse, if any
-	Cores               int
+	EndToEnd          []EndToEnd
+	CeilingSeconds    float64
+	CeilingRowsPerSec float64
+	// CeilingInserts and CeilingClickHouseCPUSeconds are the INSERT
+	// statements of the ceiling and the CPU seconds the managed ClickHouse
+	// used for them (0 if it is not managed); CeilingClientCPUSeconds those
+	// of this process, which runs the inserters.
+	CeilingInserts                                       uint64
+	CeilingClickHouseCPUSeconds, CeilingClientCPUSeconds float64
+	ClickHousePeakBytes                                  uint64 // the managed ClickHouse, if any
+	Cores                                                int
 }
 
 // EndToEnd is the end-to-end phase from one broker.
@@ -97,6 +103,9 @@ type EndToEnd struct {
 	// zero for a process not run as a child (in-process: the ingester's
 	// are the whole process's).
 	IngesterCPUSeconds, BrokerCPUSeconds, ClickHouseCPUSeconds float64
+	// Inserts is the INSERT statements the ingester made during the
+	// phases (from its metrics; 0 if unknown).
+	Inserts uint64
 	// Phases holds the events/s of each phase from this broker, in order
 	// (Seconds and PerSec pool them).
 	Phases []float64
@@ -110,6 +119,7 @@ func (e *EndToEnd) add(p EndToEnd, events int) {
 	e.IngesterCPUSeconds += p.IngesterCPUSeconds
 	e.BrokerCPUSeconds += p.BrokerCPUSeconds
 	e.ClickHouseCPUSeconds += p.ClickHouseCPUSeconds
+	e.Inserts += p.Inserts
 	e.IngesterPeakBytes = max(e.IngesterPeakBytes, p.IngesterPeakBytes)
 	e.BrokerPeakBytes = max(e.BrokerPeakBytes, p.BrokerPeakBytes)
 }
@@ -131,7 +141,7 @@ func (r Result) Print(w io.Writer) {
 			phased = "each phase's rate"
 		}
 	}
-	fmt.Fprintf(w, "  %-26s %8s %11s %9s %7s %13s %11s %25s  %s\n", "", "seconds", "per second", "/ceiling", "/kfake", "ingester RSS", "broker RSS", "CPU s ingester/broker/CH", phased)
+	fmt.Fprintf(w, "  %-26s %8s %11s %9s %7s %13s %11s %25s %8s  %s\n", "", "seconds", "per second", "/ceiling", "/kfake", "ingester RSS", "broker RSS", "CPU s ingester/broker/CH", "inserts", phased)
 	var kfake float64
 	for _, e := range r.EndToEnd {
 		if e.Broker == "kfake" {
@@ -155,10 +165,15 @@ func (r Result) Print(w io.Writer) {
 				phases = append(phases, fmt.Sprintf("%.0f", p))
 			}
 		}
-		fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s  %s\n", "end to end, "+e.Broker, e.Seconds, e.PerSec, 100*e.Ratio, vs, mib(e.IngesterPeakBytes), mib(e.BrokerPeakBytes),
-			cpu(e.IngesterCPUSeconds)+" / "+cpu(e.BrokerCPUSeconds)+" / "+cpu(e.ClickHouseCPUSeconds), strings.Join(phases, ", "))
+		fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d  %s\n", "end to end, "+e.Broker, e.Seconds, e.PerSec, 100*e.Ratio, vs, mib(e.IngesterPeakBytes), mib(e.BrokerPeakBytes),
+			cpu(e.IngesterCPUSeconds)+" / "+cpu(e.BrokerCPUSeconds)+" / "+cpu(e.ClickHouseCPUSeconds), e.Inserts, strings.Join(phases, ", "))
 	}
-	fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%%\n\n", "ceiling (clickhouse-go)", r.CeilingSeconds, r.CeilingRowsPerSec, 100.0)
+	chCPU := "-"
+	if r.CeilingClickHouseCPUSeconds > 0 {
+		chCPU = fmt.Sprintf("%.1f", r.CeilingClickHouseCPUSeconds)
+	}
+	fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d\n\n", "ceiling (clickhouse-go)", r.CeilingSeconds, r.CeilingRowsPerSec, 100.0, "", "", "",
+		fmt.Sprintf("%.1f", r.CeilingClientCPUSeconds)+" / - / "+chCPU, r.CeilingInserts)
 	for _, e := range r.EndToEnd {
 		fmt.Fprintf(w, "  %-8s %s\n", e.Broker+":", e.About)
 	}
@@ -324,6 +339,8 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	}
 	progress("ceiling: decode the same events ahead", 1, 1)
 	res.Rows = rows
+	res.CeilingInserts = uint64(len(batches))
+	chCPU, clientCPU := CPUSeconds(chPIDs), CPUSeconds("self")
 	start = time.Now()
 	progress("ceiling: raw clickhouse-go inserts", 0, 1)
 	if err := insertAll(ctx, ceil, batches, res.Cores); err != nil {
@@ -332,6 +349,10 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	progress("ceiling: raw clickhouse-go inserts", 1, 1)
 	res.CeilingSeconds = time.Since(start).Seconds()
 	res.CeilingRowsPerSec = float64(rows) / res.CeilingSeconds
+	res.CeilingClientCPUSeconds = CPUSeconds("self") - clientCPU
+	if chPID > 0 {
+		res.CeilingClickHouseCPUSeconds = CPUSeconds(chPIDs) - chCPU
+	}
 	for i := range res.EndToEnd {
 		res.EndToEnd[i].Ratio = res.EndToEnd[i].PerSec / res.CeilingRowsPerSec
 	}

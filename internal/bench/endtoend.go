@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"github.com/vetrina/vetrina/ingest"
 	"github.com/vetrina/vetrina/internal/chserver"
@@ -68,13 +71,11 @@ func endToEnd(ctx context.Context, cfg Config, t brokerTarget, group, chAddr, ch
 			return res, err
 		}
 		time.Sleep(20 * time.Millisecond)
-		got = 0
-		for _, tb := range []store.Table{store.TableViews, store.TableChats, store.TablePurchases, store.TableDeadLetters} {
-			n, err := e2e.RowCount(ctx, tb)
-			if err != nil {
-				return res, err
-			}
-			got += n
+		// One query per poll: each costs ClickHouse CPU taken from the
+		// ingest it measures.
+		got, err = e2e.TotalRows(ctx, store.TableViews, store.TableChats, store.TablePurchases, store.TableDeadLetters)
+		if err != nil {
+			return res, err
 		}
 		progress(step, int(min(got, want)), int(want))
 	}
@@ -83,6 +84,7 @@ func endToEnd(ctx context.Context, cfg Config, t brokerTarget, group, chAddr, ch
 	res.BrokerCPUSeconds = CPUSeconds(t.pid) - brokerCPU
 	res.ClickHouseCPUSeconds = CPUSeconds(chPID) - chCPU
 	res.IngesterPeakBytes = ing.peakRSS()
+	res.Inserts = ing.inserts()
 	ing.stop()
 	if dl, err := e2e.RowCount(ctx, store.TableDeadLetters); err != nil || dl > 0 {
 		return res, fmt.Errorf("end to end from %s: %d generated events were dead-lettered (%v)", t.name, dl, err)
@@ -146,6 +148,7 @@ type ingester struct {
 	exited  func() error // non-nil once a child has exited on its own
 	peakRSS func() uint64
 	cpu     func() float64 // CPU seconds so far
+	inserts func() uint64  // INSERT statements so far, from its metrics (0 if unknown)
 	stop    func()
 }
 
@@ -157,8 +160,9 @@ func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, c
 		if err != nil {
 			return nil, err
 		}
+		reg := prometheus.NewRegistry()
 		in, err := ingest.New(ingest.Config{Brokers: []string{brokerAddr}, GroupID: group, Topics: topics, BatchRows: cfg.BatchRows, Linger: cfg.Linger,
-			MaxBufferedBytes: cfg.MaxBufferedBytes, Logger: cfg.Logger}, e2e, nil)
+			MaxBufferedBytes: cfg.MaxBufferedBytes, Logger: cfg.Logger}, e2e, ingest.NewMetrics(reg))
 		if err != nil {
 			e2e.Close()
 			return nil, err
@@ -175,6 +179,21 @@ func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, c
 		profiling := cfg.CPUProfile != nil && broker == "kfake" && pprof.StartCPUProfile(cfg.CPUProfile) == nil
 		var once sync.Once
 		return &ingester{ready: in.Ready, exited: func() error { return nil }, peakRSS: func() uint64 { return PeakRSS("self") }, cpu: func() float64 { return CPUSeconds("self") },
+			inserts: func() uint64 {
+				mfs, err := reg.Gather()
+				if err != nil {
+					return 0
+				}
+				var n uint64
+				for _, mf := range mfs {
+					if mf.GetName() == insertsMetric {
+						for _, m := range mf.GetMetric() {
+							n += m.GetHistogram().GetSampleCount()
+						}
+					}
+				}
+				return n
+			},
 			stop: func() {
 				once.Do(func() {
 					if profiling {
@@ -227,6 +246,7 @@ func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, c
 		},
 		peakRSS: func() uint64 { return PeakRSS(pid) },
 		cpu:     func() float64 { return CPUSeconds(pid) },
+		inserts: func() uint64 { return scrapeCount("http://"+httpAddr+"/metrics", insertsMetric) },
 		stop: func() {
 			if stopped {
 				return
@@ -236,4 +256,33 @@ func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, c
 			<-done
 		},
 	}, nil
+}
+
+// insertsMetric is the ingester's histogram of rows per insert: its count
+// is the INSERT statements it made.
+const insertsMetric = "vetrina_ingest_batch_rows"
+
+// scrapeCount sums the _count samples of histogram name on a Prometheus
+// text endpoint (0 if unavailable).
+func scrapeCount(url, name string) uint64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var n uint64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"_count") {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i >= 0 {
+			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+				n += uint64(v)
+			}
+		}
+	}
+	return n
 }
