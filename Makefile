@@ -41,7 +41,7 @@ bench: deps build
 
 ## eval: offline ranking evaluation on the Complete Journey sample kept in the repository (real grocery
 ## purchases, CC0). MOVIELENS=DIR adds MovieLens ml-latest-small, which may not be redistributed and so is
-## not in the repository, e.g. `make eval MOVIELENS=../shared/data/movielens-small`.
+## not in the repository, e.g. `make eval MOVIELENS=~/data/ml-latest-small`.
 CJ_SAMPLE := ranking/offline/testdata/completejourney-sample/interactions.csv
 eval: build
 	$(BIN) eval ranking --interactions $(CJ_SAMPLE) $(if $(MOVIELENS),--movielens $(MOVIELENS))

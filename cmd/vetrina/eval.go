@@ -56,7 +56,7 @@ See docs/ranking-eval.md.`
 func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Writer) error {
 	f := newFlags("eval ranking", evalRankingSummary)
 	interactions := f.String("interactions", "", "evaluate the interaction CSV user_id,item_id,ts,kind[,category[,price]] in this file")
-	movielens := f.String("movielens", "", "evaluate the MovieLens ml-latest-small data in this directory (e.g. ../shared/data/movielens-small)")
+	movielens := f.String("movielens", "", "evaluate the MovieLens ml-latest-small data in this directory (e.g. ~/data/ml-latest-small, from grouplens.org)")
 	simEvents := f.Int("simulate", 0, "evaluate this many simulated events (0 = none)")
 	seed := f.Int64("seed", 1, "seed of the simulator, the models and the bootstrap")
 	simUsers := f.Int("sim-users", 20000, "simulated users")
