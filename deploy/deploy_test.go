@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -205,26 +206,58 @@ func TestAlertRules_PromtoolChecksAndUnitTests(t *testing.T) {
 	}
 	var doc struct {
 		Tests []struct {
+			InputSeries []struct {
+				Series string `yaml:"series"`
+			} `yaml:"input_series"`
 			AlertRuleTest []struct {
-				AlertName string           `yaml:"alertname"`
-				ExpAlerts []map[string]any `yaml:"exp_alerts"`
+				AlertName string `yaml:"alertname"`
+				ExpAlerts []struct {
+					ExpLabels map[string]any `yaml:"exp_labels"`
+				} `yaml:"exp_alerts"`
 			} `yaml:"alert_rule_test"`
 		} `yaml:"tests"`
 	}
 	if err := yaml.Unmarshal(tests, &doc); err != nil {
 		t.Fatalf("alerts_test.yml: %v", err)
 	}
-	fires := map[string]bool{}
+	// An alert stays silent on a healthy series where a case expects no
+	// alert at all, or where a case's input has a series whose label (one
+	// the expected alerts carry, such as instance or topic) has a value no
+	// expected alert has: promtool fails on any alert not expected.
+	labelRE := regexp.MustCompile(`(\w+)="([^"]*)"`)
+	fires, silent := map[string]bool{}, map[string]bool{}
 	for _, tc := range doc.Tests {
 		for _, a := range tc.AlertRuleTest {
-			if len(a.ExpAlerts) > 0 {
-				fires[a.AlertName] = true
+			if len(a.ExpAlerts) == 0 {
+				silent[a.AlertName] = true
+				continue
+			}
+			fires[a.AlertName] = true
+			fired := map[string]bool{} // label=value of the expected alerts
+			for _, e := range a.ExpAlerts {
+				for k, v := range e.ExpLabels {
+					fired[k+"="+fmt.Sprint(v)] = true
+				}
+			}
+			for _, s := range tc.InputSeries {
+				for _, m := range labelRE.FindAllStringSubmatch(s.Series, -1) {
+					if k := m[1]; k != "severity" && k != "alertname" && !fired[k+"="+m[2]] {
+						for _, e := range a.ExpAlerts {
+							if _, ok := e.ExpLabels[k]; ok {
+								silent[a.AlertName] = true
+							}
+						}
+					}
+				}
 			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`(?m)^\s+- alert: (\w+)`).FindAllStringSubmatch(string(rules), -1) {
 		if !fires[m[1]] {
 			t.Errorf("alerts_test.yml has no case where %s fires", m[1])
+		}
+		if !silent[m[1]] {
+			t.Errorf("alerts_test.yml has no case where %s stays silent on a healthy series", m[1])
 		}
 	}
 }

@@ -138,3 +138,38 @@ func TestCLI_EnvTwinsNeverCollide(t *testing.T) {
 		t.Errorf("token with a bad $VETRINA_TOKEN_RATE: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestCLI_SharedTwinNeverReachesOwnFlag: VETRINA_CLICKHOUSE and
+// VETRINA_HTTP are today's twins of shared flags (docker-compose sets them
+// for ingest and serve). A command's own flag of the same name (eval
+// matching's --clickhouse, bench stand-in's --http) does not fall back on
+// them as on an old name, while old names no shared flag has still work.
+func TestCLI_SharedTwinNeverReachesOwnFlag(t *testing.T) {
+	t.Setenv("VETRINA_CLICKHOUSE", "clickhouse:9000")
+	t.Setenv("VETRINA_HTTP", "0.0.0.0:8080")
+	t.Setenv("VETRINA_RATE", "7")
+
+	own := newFlags("eval matching", "")
+	addr := own.String("clickhouse", "", "")
+	httpAddr := own.String("http", "", "")
+	rate := own.Float64("rate", 0, "")
+	if err := own.parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if *addr != "" || *httpAddr != "" {
+		t.Errorf("own --clickhouse %q, --http %q: read the shared flags' variables", *addr, *httpAddr)
+	}
+	if *rate != 7 {
+		t.Errorf("own --rate = %v: the old $VETRINA_RATE no longer works", *rate)
+	}
+
+	shared := newFlags("serve", "")
+	ch := shared.clickhouse("127.0.0.1:9000")
+	sharedHTTP := shared.http("127.0.0.1:8080")
+	if err := shared.parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if *ch.addr != "clickhouse:9000" || *sharedHTTP != "0.0.0.0:8080" {
+		t.Errorf("shared --clickhouse %q, --http %q: want the environment's", *ch.addr, *sharedHTTP)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vetrina/vetrina/api"
@@ -79,7 +80,8 @@ func envWord(s string) string {
 }
 
 // lookupEnv returns the value of a flag's environment twin: its own name,
-// else the legacy one, which logs a deprecation warning.
+// else the legacy one, which logs a deprecation warning, unless the legacy
+// name is now a shared flag's twin.
 func (f *flags) lookupEnv(flagName string) (string, string, bool) {
 	name := f.envName(flagName)
 	if v, ok := os.LookupEnv(name); ok {
@@ -89,12 +91,37 @@ func (f *flags) lookupEnv(flagName string) (string, string, bool) {
 	if old == name {
 		return "", "", false
 	}
+	if _, ok := os.LookupEnv(old); ok && sharedEnvNames()[old] {
+		// The old name is today's twin of a shared flag (--clickhouse,
+		// --http of the serving commands): it is set for those commands
+		// and must not reach this command's own flag of the same name.
+		slog.Warn("environment variable ignored: it sets the shared flag of other commands, not this command's own", "variable", old, "command", f.cmd, "use", name)
+		return "", "", false
+	}
 	if v, ok := os.LookupEnv(old); ok {
 		slog.Warn("deprecated environment variable: it will be ignored in the next release", "variable", old, "use", name)
 		return old, v, true
 	}
 	return "", "", false
 }
+
+// sharedEnvNames are the environment twins of every shared group's flags,
+// whichever command defines them.
+var sharedEnvNames = sync.OnceValue(func() map[string]bool {
+	f := newFlags("", "")
+	f.kafka("")
+	f.http("")
+	f.clickhouse("")
+	f.ingest()
+	f.models("")
+	f.api()
+	f.gcHeadroom()
+	names := map[string]bool{}
+	for flagName := range f.shared {
+		names[legacyEnvName(flagName)] = true
+	}
+	return names
+})
 
 // setDefault changes a flag's default, as --help shows it, before parse.
 func (f *flags) setDefault(name, value string) {

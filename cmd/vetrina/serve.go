@@ -12,7 +12,7 @@ import (
 )
 
 func runServe(ctx context.Context, log *slog.Logger, args []string) error {
-	f := newFlags("serve", "Serves the HTTP API: the feed (ranking trained from ClickHouse, following the event topics in real time), health and metrics.")
+	f := newFlags("serve", "Serves the HTTP API: the feed (ranking trained from ClickHouse, following the event topics in real time), influencer matching (profiles recomputed every --profiles-every) and the brand console, health and metrics.")
 	httpAddr := f.http("127.0.0.1:8080")
 	k := f.kafka("127.0.0.1:9092")
 	ch := f.clickhouse("127.0.0.1:9000")

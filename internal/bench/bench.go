@@ -9,6 +9,8 @@
 //   - `vetrina bench ranking` (Ranking): training time and peak memory of
 //     `vetrina train`, then feed latency of `vetrina serve` under an
 //     open-loop load while the simulator streams events it follows.
+//   - `vetrina bench load` (Load): that open-loop load, in a process of its
+//     own: each request timed from when it was due.
 //   - `vetrina bench stand-in` (StandIn): a model-free server doing a fixed
 //     amount of CPU per request, to tell what the machine itself allows.
 package bench

@@ -72,9 +72,6 @@ func StandIn(ctx context.Context, ln net.Listener, spin time.Duration, hold int)
 	return fmt.Errorf("stand-in server: %w", err)
 }
 
-// burnSink keeps burn's arithmetic from being optimised away.
-var burnSink float64
-
 // burn keeps the CPU busy from start until d has passed.
 func burn(start time.Time, d time.Duration) {
 	x := 1.0
@@ -83,7 +80,9 @@ func burn(start time.Time, d time.Duration) {
 			x = x*1.0000001 + 1e-9
 		}
 	}
-	burnSink = x
+	// Keeps the arithmetic from being optimised away (a package variable
+	// written by concurrent requests was a data race).
+	runtime.KeepAlive(x)
 }
 
 // standInFeed is a feed page of 20 products shaped and sized like the
