@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,5 +108,86 @@ func TestToken_ServeRefusesWithoutTokens(t *testing.T) {
 	t.Setenv(tokensEnv, `{"tokens":[{"name":"x","sha256":"00","scopes":["feed"]}]}`)
 	if _, err := (apiFlags{file: &empty, noAuth: new(bool)}).load(context.Background(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tokensEnv) {
 		t.Fatalf("bad $%s: %v", tokensEnv, err)
+	}
+}
+
+// TestToken_ServeAsOtherUserNamesTheUidAndChmod: `vetrina serve --tokens
+// FILE` run as uid 65532 (the image's user) on a root-owned 0600 file (as
+// `vetrina token` writes it) stops at the start with status 1 and an error
+// that names the uid it runs as and says chmod 0644 is safe. Nothing
+// listens on the ClickHouse and Kafka addresses: the tokens are loaded
+// before either is dialled.
+func TestToken_ServeAsOtherUserNamesTheUidAndChmod(t *testing.T) {
+	const uid = 65532
+	if os.Geteuid() != 0 {
+		t.Fatalf("this test must run as root (euid is %d): it starts vetrina as uid %d on a root-owned 0600 token file", os.Geteuid(), uid)
+	}
+	// t.TempDir and the directory of binPath are 0700: make a directory
+	// uid 65532 can enter and put the binary and the file there.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "vetrina")
+	src, err := os.Open(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err == nil {
+		_, err = io.Copy(dst, src)
+		err = errors.Join(err, dst.Close(), os.Chmod(bin, 0o755))
+	}
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "tokens.json")
+	if err := token.Edit(file, func(f *token.File) error { // 0600, owned by root
+		f.Tokens = append(f.Tokens, token.Entry{Name: "a", SHA256: token.HashHex(token.New()), Scopes: []string{"feed"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(file); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v; want mode 0600", info, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--tokens", file, "--http", "127.0.0.1:0",
+		"--clickhouse", "127.0.0.1:1", "--brokers", "127.0.0.1:1", "--model-snapshot", "")
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{}}}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("vetrina serve as uid %d: %v\n%s", uid, err, out.String())
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("vetrina serve as uid %d did not stop at the start (killed after 15 s):\n%s", uid, out.String())
+	}
+	t.Logf("vetrina serve as uid %d: exit %d\n%s", uid, code, out.String())
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	for _, want := range []string{
+		"permission denied",
+		fmt.Sprintf("this process runs as uid %d", uid),
+		"chmod 0644 is safe",
+		fmt.Sprintf("chown it to uid %d", uid),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
