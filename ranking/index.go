@@ -25,6 +25,9 @@ type Index struct {
 	vecs [][]float32
 	// at locates item i's vector: vecs[at[i].list][at[i].off*K:].
 	at []vecAt
+	// cent32 is Centroids in float32, for one matrix-vector product per
+	// search. Built by prepare.
+	cent32 []float32
 }
 
 type vecAt struct{ list, off int32 }
@@ -37,6 +40,10 @@ func (ix *Index) vec(i int32) []float32 {
 
 // prepare builds the contiguous float32 copies of the listed vectors.
 func (ix *Index) prepare(f *Factors) {
+	ix.cent32 = make([]float32, len(ix.Centroids))
+	for j, v := range ix.Centroids {
+		ix.cent32[j] = float32(v)
+	}
 	ix.vecs = make([][]float32, len(ix.Lists))
 	ix.at = make([]vecAt, f.NumItems())
 	for c, l := range ix.Lists {
@@ -132,20 +139,28 @@ func (ix *Index) nearest(v []float64) int {
 // items, each cluster's longest vectors first), best first. Without an index (small
 // catalogs) it scans every item.
 func (ix *Index) Search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool) []int32 {
-	return ix.search(f, x, n, probe, budget, skip, &searchScratch{})
+	hits := ix.search(f, x, n, probe, budget, skip, &searchScratch{})
+	slices.SortStableFunc(hits, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+	out := make([]int32, len(hits))
+	for k, h := range hits {
+		out[k] = h.item
+	}
+	return out
 }
 
 // searchScratch is the memory of a search, reused across searches.
 type searchScratch struct {
-	h, best topK
-	x32     []float32 // the query in float32
-	scores  []float32 // of one cluster's items
-	out     []int32
+	h, best  topK
+	x32      []float32 // the query in float32
+	scores   []float32 // of one cluster's items, or of the centroids
+	clusters []int32
+	out      []scored
 }
 
-// search is Search with reused memory; the result is valid until the next
-// search with s.
-func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool, s *searchScratch) []int32 {
+// search is Search with reused memory, in no particular order, and with
+// each item's x·y (in float32 with an index, as Index.vec holds it); the
+// result is valid until the next search with s.
+func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func(int32) bool, s *searchScratch) []scored {
 	h, best := &s.h, &s.best
 	h.reset(n)
 	if ix == nil {
@@ -154,7 +169,7 @@ func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func
 				h.offer(int32(i), floats.Dot(x, f.ItemVec(int32(i))))
 			}
 		}
-		s.out = h.appendSorted(s.out[:0])
+		s.out = append(s.out[:0], h.take()...)
 		return s.out
 	}
 	x32 := slices.Grow(s.x32[:0], len(x))[:len(x)]
@@ -163,11 +178,15 @@ func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func
 		x32[j] = float32(v)
 	}
 	best.reset(probe)
-	for c := range ix.Lists {
-		best.offer(int32(c), floats.Dot(x, ix.Centroids[c*ix.K:(c+1)*ix.K]))
+	nc := len(ix.Lists)
+	cs := slices.Grow(s.scores[:0], nc)[:nc]
+	blas32.Sgemv(blas.NoTrans, nc, ix.K, 1, ix.cent32, ix.K, x32, 1, 0, cs, 1)
+	for c, v := range cs {
+		best.offer(int32(c), float64(v))
 	}
-	// The clusters, best first (in s.out until the items replace them).
-	clusters := best.appendSorted(s.out[:0])
+	// The clusters, best first.
+	s.clusters = best.appendSorted(s.clusters[:0])
+	clusters := s.clusters
 	left := budget
 	for _, c := range clusters {
 		l, vecs := ix.Lists[c], ix.vecs[c]
@@ -193,8 +212,7 @@ func (ix *Index) search(f *Factors, x []float64, n, probe, budget int, skip func
 			break
 		}
 	}
-	// clusters shared s.out's memory; it is consumed.
-	s.out = h.appendSorted(s.out[:0])
+	s.out = append(s.out[:0], h.take()...)
 	return s.out
 }
 
@@ -273,15 +291,30 @@ func (t *topK) sorted() []int32 { return t.appendSorted(nil) }
 // returns only what it appended (dst's earlier items stay as they were);
 // t is emptied.
 func (t *topK) appendSorted(dst []int32) []int32 {
-	n0 := len(dst)
-	dst = slices.Grow(dst, len(t.h))[:n0+len(t.h)]
-	for n := len(t.h); n > 0; n-- {
-		dst[n0+n-1] = t.h[0].item
-		t.h[0] = t.h[n-1]
-		t.down(0, n-1)
+	n0, n := len(dst), len(t.h)
+	dst = slices.Grow(dst, n)[:n0+n]
+	for k := n - 1; k >= 0; k-- {
+		dst[n0+k] = t.pop().item
 	}
-	t.h = t.h[:0]
 	return dst[n0:]
+}
+
+// take empties t and returns what it kept, in no particular order: valid
+// until t is used again.
+func (t *topK) take() []scored {
+	h := t.h
+	t.h = t.h[:0]
+	return h
+}
+
+// pop removes and returns the weakest kept.
+func (t *topK) pop() scored {
+	n := len(t.h) - 1
+	w := t.h[0]
+	t.h[0] = t.h[n]
+	t.h = t.h[:n]
+	t.down(0, n)
+	return w
 }
 
 // topN returns the indexes of the n largest values of s, best first.

@@ -383,11 +383,14 @@ func (u *user) buy(i int32) {
 // set of items, each cleared by generation or by the list of what was
 // touched, so a request costs nothing per catalog item.
 type scratch struct {
-	nb       []nbScore
-	slot     []slot
-	touched  []int32 // items with a neighbour score
-	gen      uint32
-	ids      []int32
+	nb      []nbScore
+	slot    []slot
+	touched []int32 // items with a neighbour score
+	gen     uint32
+	ids     []int32
+	// factor is each candidate's x·y where the index search already
+	// computed it (aligned with ids), else NaN.
+	factor   []float32
 	cands    []cand
 	kept     []cand
 	x        []float64 // a trained user's vector (Factors.UserVec)
@@ -397,6 +400,7 @@ type scratch struct {
 	nRestock int
 	search   searchScratch
 	top      topK
+	topEase  topK // feedCandidates' second heap
 	sorted   []int32
 	// rerank's: each candidate's brand slot, the brands, their count on
 	// the page, the order.
@@ -410,7 +414,7 @@ type scratch struct {
 // nbScore is an item's neighbour and EASE features and the recent product
 // contributing most to either.
 type nbScore struct {
-	score, ease, best float64
+	score, ease, best float32 // float32: half the cache lines of a catalog-sized array
 	from              int32
 	on                bool // in scratch.touched
 }
@@ -432,7 +436,7 @@ func (s *scratch) reset() {
 		s.nb[i] = nbScore{}
 	}
 	s.touched = s.touched[:0]
-	s.ids = s.ids[:0]
+	s.ids, s.factor = s.ids[:0], s.factor[:0]
 	if s.gen++; s.gen == 0 {
 		clear(s.slot)
 		s.gen = 1
@@ -454,11 +458,11 @@ func (s *scratch) seen(i int32) bool { return s.slot[i].mark == s.gen }
 // FeatNeighbour, FeatEASE and the recent product contributing most to
 // each.
 func (m *Model) neighbourScores(u *user, s *scratch) {
-	w := 1.0
+	w := float32(1)
 	for _, h := range u.recent[:min(len(u.recent), recentHistory)] {
 		items, sims := m.Neighbours.Of(h)
 		for k, j := range items {
-			c := w * float64(sims[k])
+			c := w * sims[k]
 			e := &s.nb[j]
 			if !e.on {
 				e.on = true
@@ -475,10 +479,10 @@ func (m *Model) neighbourScores(u *user, s *scratch) {
 		return
 	}
 	for r, h := range u.recent[:min(len(u.recent), easeHistory)] {
-		v := u.easeVal[r]
+		v := float32(u.easeVal[r])
 		items, ws := m.EASE.Of(h)
 		for k, j := range items {
-			c := v * float64(ws[k])
+			c := v * ws[k]
 			e := &s.nb[j]
 			if !e.on {
 				e.on = true
@@ -498,7 +502,7 @@ func (m *Model) features(u *user, i int32, s *scratch, f *Features) {
 	if u.x != nil {
 		factor = floats.Dot(u.x, m.Factors.ItemVec(i))
 	}
-	m.fill(u, i, factor, s.nb[i].score, s.nb[i].ease, f)
+	m.fill(u, i, factor, float64(s.nb[i].score), float64(s.nb[i].ease), f)
 }
 
 // fill fills f for item i given its factor, neighbour and EASE features.

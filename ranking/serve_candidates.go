@@ -2,6 +2,7 @@ package ranking
 
 import (
 	"hash/maphash"
+	"math"
 	"time"
 )
 
@@ -50,40 +51,44 @@ func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Tim
 	}
 	m.neighbourScores(usr, sc)
 
+	nan := float32(math.NaN())
 	add := func(i int32) {
 		if !m.item[i].inStock || !sc.see(i) {
 			return
 		}
 		sc.slot[i].cand = int32(len(sc.ids))
 		sc.ids = append(sc.ids, i)
+		sc.factor = append(sc.factor, nan)
 	}
 	if usr.x != nil {
-		for _, i := range m.Index.search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, sc.seen, &sc.search) {
-			add(i)
+		for _, h := range m.Index.search(m.Factors, usr.x, personalCandidates, r.cfg.Probe, r.cfg.ScanBudget, sc.seen, &sc.search) {
+			n := len(sc.ids)
+			add(h.item)
+			if m.Index != nil && len(sc.ids) > n {
+				sc.factor[n] = float32(h.score) // the index's float32 x·y, as scoreCandidates computes it
+			}
 		}
 	}
 	if len(sc.touched) > 0 {
-		sc.top.reset(neighbourCandidates)
+		// The strongest of either feature, in one pass and in heap
+		// order: scoring decides their order.
+		nb, ease := &sc.top, &sc.topEase
+		nb.reset(neighbourCandidates)
+		ease.reset(easeCandidates)
 		for _, i := range sc.touched {
-			if s := sc.nb[i].score; s > 0 {
-				sc.top.offer(i, s)
+			e := &sc.nb[i]
+			if e.score > 0 {
+				nb.offer(i, float64(e.score))
+			}
+			if e.ease > 0 {
+				ease.offer(i, float64(e.ease))
 			}
 		}
-		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
-		for _, i := range sc.sorted {
-			add(i)
+		for _, h := range nb.take() {
+			add(h.item)
 		}
-		if m.EASE != nil {
-			sc.top.reset(easeCandidates)
-			for _, i := range sc.touched {
-				if s := sc.nb[i].ease; s > 0 {
-					sc.top.offer(i, s)
-				}
-			}
-			sc.sorted = sc.top.appendSorted(sc.sorted[:0])
-			for _, i := range sc.sorted {
-				add(i)
-			}
+		for _, h := range ease.take() {
+			add(h.item)
 		}
 	}
 	cats := usr.topCats

@@ -20,9 +20,14 @@ func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch)
 		c := &cands[k]
 		*c = cand{item: sc.ids[k]}
 		if x32 != nil {
-			// The index's float32 copy: half the memory traffic of x·y.
+			// The index's float32 copy: half the memory traffic of x·y;
+			// the search's own products are not computed again.
 			nb := &sc.nb[c.item]
-			m.fill(usr, c.item, float64(dot32(x32, m.Index.vec(c.item))), nb.score, nb.ease, &c.f)
+			xy := sc.factor[k]
+			if xy != xy { // NaN: not from the search
+				xy = dot32(x32, m.Index.vec(c.item))
+			}
+			m.fill(usr, c.item, float64(xy), float64(nb.score), float64(nb.ease), &c.f)
 		} else {
 			m.features(usr, c.item, sc, &c.f)
 		}

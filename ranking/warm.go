@@ -55,7 +55,7 @@ func (m *Model) Warm() {
 		sum += touchPages(e.Ptr) + touchPages(e.Items) + touchPages(e.Sims)
 	}
 	if ix := m.Index; ix != nil {
-		sum += touchPages(ix.Centroids) + touchPages(ix.at)
+		sum += touchPages(ix.Centroids) + touchPages(ix.cent32) + touchPages(ix.at)
 		for c := range ix.Lists {
 			sum += touchPages(ix.Lists[c])
 			if c < len(ix.vecs) {
