@@ -47,6 +47,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := feedBuffers.Get().(*[]byte)
 	*buf = f.AppendJSON((*buf)[:0])
+	f.Release() // encoded: its memory serves the next feed
 	*buf = append(*buf, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/gonum/floats"
@@ -75,7 +76,8 @@ func (p Progress) prefixed(prefix string) Progress {
 
 // Model is a trained ranking: immutable, shared by concurrent requests.
 type Model struct {
-	Version   int64 // Unix nanoseconds of training
+	Version   int64  // Unix nanoseconds of training
+	id        string // Version in base 36, as feeds name the model
 	TrainedAt time.Time
 	// Reference is the Unix second of the newest interaction: trending is
 	// measured from it.
@@ -213,6 +215,7 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 
 // derive fills the derived fields.
 func (m *Model) derive() {
+	m.id = strconv.FormatInt(m.Version, 36)
 	d := m.Data
 	n := d.NumItems()
 	m.trendFeat = make([]float64, n)

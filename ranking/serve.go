@@ -175,6 +175,8 @@ type Feed struct {
 	Personalized bool `json:"personalized"`
 	// Model identifies the model that ranked the page ("" if none).
 	Model string `json:"model,omitempty"`
+
+	mem *feedMem // the pooled memory, for Release
 }
 
 // Errors callers branch on (the API maps them to 400 and 404).
@@ -298,15 +300,43 @@ func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	order := r.rerank(cands, depth, limit, sc)
 	order = splice(order, fresh, sc, limit, depth)
 
-	f := &Feed{Items: make([]FeedItem, 0, len(order)), Personalized: kind != "cold", Model: strconv.FormatInt(m.Version, 36)}
-	var ar strArena // the page's reason strings
+	mem := feedMems.Get().(*feedMem)
+	f := &mem.feed
+	*f = Feed{Items: mem.items[:0], Personalized: kind != "cold", Model: m.id, mem: mem}
+	ar := strArena{buf: mem.arena[:0]} // the page's reason strings
 	for _, c := range order {
 		it := m.Data.Items[c.item]
 		fi := FeedItem{ProductID: it.ID, Title: it.Title, Category: it.Category, BrandID: it.Brand, Price: it.Price, Score: round3(c.score)}
 		fi.Reason = m.reason(c, usr, sc, means, &ar)
 		f.Items = append(f.Items, fi)
 	}
+	mem.items, mem.arena = f.Items, ar.buf
 	return f
+}
+
+// feedMem is the memory of a feed that its caller gives back with
+// Feed.Release, so that a busy server makes little garbage per request
+// (each collection marks the whole model: fewer is a shorter tail).
+type feedMem struct {
+	feed  Feed
+	items []FeedItem
+	arena []byte // the reason strings
+}
+
+var feedMems = sync.Pool{New: func() any { return new(feedMem) }}
+
+// Release gives f's memory back for later feeds: f, its items and their
+// strings must not be used afterwards. Calling it is optional (a feed
+// not released is garbage collected) and it does nothing twice.
+func (f *Feed) Release() {
+	mem := f.mem
+	if mem == nil {
+		return
+	}
+	f.mem = nil
+	clear(mem.items[:cap(mem.items)]) // no references into the model kept
+	mem.items = mem.items[:0]
+	feedMems.Put(mem)
 }
 
 // userState returns what the model and the session know of the user, and

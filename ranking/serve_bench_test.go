@@ -27,9 +27,11 @@ func benchFeed(b *testing.B, r *Ranker, users func(i int) uint64) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if _, err := r.Feed(ctx, FeedRequest{UserID: users(i), Limit: 20}); err != nil {
+		f, err := r.Feed(ctx, FeedRequest{UserID: users(i), Limit: 20})
+		if err != nil {
 			b.Fatal(err)
 		}
+		f.Release() // as the API does once the feed is encoded
 	}
 }
 
