@@ -546,10 +546,4 @@ func TestFeed_ReleaseReusesMemoryAndLeavesKeptFeedsAlone(t *testing.T) {
 		t.Fatalf("the same user's feed from reused memory differs:\n got %s\nwant %s", got, want)
 	}
 	again.Release()
-	// Garbage per feed: without Release each feed allocated its page
-	// (about 3 KiB in 6 allocations).
-	allocs := testing.AllocsPerRun(200, func() { feed(8).Release() })
-	if allocs > 3 {
-		t.Errorf("%.1f allocations per released feed, want at most 3", allocs)
-	}
 }
