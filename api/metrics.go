@@ -59,6 +59,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // RED metrics of route, and the access log.
 func (s *Server) instrument(m *metrics, route string, h http.Handler) http.Handler {
 	dur := m.duration.WithLabelValues(route)
+	ok := m.requests.WithLabelValues(route, "200") // most answers: no label lookup per request
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -80,7 +81,11 @@ func (s *Server) instrument(m *metrics, route string, h http.Handler) http.Handl
 			}
 			d := time.Since(start)
 			dur.Observe(d.Seconds())
-			m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+			if sw.code == http.StatusOK {
+				ok.Inc()
+			} else {
+				m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+			}
 			if s.cfg.AccessLog == AccessLogAll || s.cfg.AccessLog != AccessLogOff && (sw.code >= 400 || d >= slowRequest) {
 				// No query string, address or body: ids and chat text stay
 				// out of the logs.

@@ -69,3 +69,46 @@ func TestIndex_RecallAgainstExactScan(t *testing.T) {
 		t.Logf("index recall@50 = %.2f scanning a quarter of the catalog", recall)
 	}
 }
+
+func TestSelectTop_KeepsTheKHighestScores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 500 {
+		n := rng.IntN(300)
+		k := rng.IntN(n + 20)
+		s := make([]scored, n)
+		for i := range s {
+			// Few distinct values in some trials: ties at the boundary.
+			v := rng.Float64()
+			if trial%3 == 0 {
+				v = float64(rng.IntN(5))
+			}
+			s[i] = scored{item: int32(i), score: v}
+		}
+		want := slices.Clone(s)
+		slices.SortStableFunc(want, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+		want = want[:min(k, n)]
+		got := selectTop(slices.Clone(s), k)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: selectTop(%d scores, %d) kept %d, want %d", trial, n, k, len(got), len(want))
+		}
+		// The same multiset of scores, and every item at most once.
+		gs := make([]float64, len(got))
+		items := map[int32]bool{}
+		for i, g := range got {
+			gs[i] = g.score
+			if items[g.item] || s[g.item].score != g.score {
+				t.Fatalf("trial %d: item %d kept twice or with a score not its own", trial, g.item)
+			}
+			items[g.item] = true
+		}
+		slices.Sort(gs)
+		ws := make([]float64, len(want))
+		for i, w := range want {
+			ws[i] = w.score
+		}
+		slices.Sort(ws)
+		if !slices.Equal(gs, ws) {
+			t.Fatalf("trial %d: selectTop(%d scores, %d) kept scores %v, want %v", trial, n, k, gs, ws)
+		}
+	}
+}

@@ -393,22 +393,26 @@ type scratch struct {
 	ids     []int32
 	// factor is each candidate's x·y where the index search already
 	// computed it (aligned with ids), else NaN.
-	factor   []float32
-	cands    []cand
-	kept     []cand
-	x        []float64 // a trained user's vector (Factors.UserVec)
-	x32      []float32
-	fresh    []int32 // feedCandidates' fresh products, for splice
-	restock  [maxRestock]cand
-	nRestock int
-	search   searchScratch
-	top      topK
-	topEase  topK // feedCandidates' second heap
-	sorted   []int32
+	factor     []float32
+	cands      []cand
+	kept       []cand
+	x          []float64 // a trained user's vector (Factors.UserVec)
+	x32        []float32
+	prefetched float32 // Index.prefetch's result, kept so its loads stay
+	fresh      []int32 // feedCandidates' fresh products, for splice
+	restock    [maxRestock]cand
+	nRestock   int
+	search     searchScratch
+	top        topK
+	// selNb and selEase are feedCandidates' working memory: the touched
+	// items' neighbour and EASE scores, for selectTop.
+	selNb, selEase []scored
+	selCand        []scored // keepStrongest's
 	// rerank's: each candidate's brand slot, the brands, their count on
 	// the page, the order.
 	slots  []int32
 	brands []uint64
+	slotOf map[uint64]int32 // brand → its slot in brands
 	onPage []int32
 	order  []*cand
 	usr    user // the request's user
@@ -418,8 +422,10 @@ type scratch struct {
 // contributing most to either.
 type nbScore struct {
 	score, ease, best float32 // float32: half the cache lines of a catalog-sized array
-	from              int32
-	on                bool // in scratch.touched
+	// from is 1 + the recent product contributing best (when best > 0),
+	// and 0 while the item is not in scratch.touched: 16 bytes in all,
+	// four to a cache line.
+	from int32
 }
 
 // slot marks an item as taken by this request (mark == gen) and where it
@@ -467,13 +473,13 @@ func (m *Model) neighbourScores(u *user, s *scratch) {
 		for k, j := range items {
 			c := w * sims[k]
 			e := &s.nb[j]
-			if !e.on {
-				e.on = true
+			if e.from == 0 {
+				e.from = h + 1
 				s.touched = append(s.touched, j)
 			}
 			e.score += c
 			if c > e.best {
-				e.best, e.from = c, h
+				e.best, e.from = c, h+1
 			}
 		}
 		w *= 0.85
@@ -487,13 +493,13 @@ func (m *Model) neighbourScores(u *user, s *scratch) {
 		for k, j := range items {
 			c := v * ws[k]
 			e := &s.nb[j]
-			if !e.on {
-				e.on = true
+			if e.from == 0 {
+				e.from = h + 1
 				s.touched = append(s.touched, j)
 			}
 			e.ease += c
 			if c > e.best {
-				e.best, e.from = c, h
+				e.best, e.from = c, h+1
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func (m *Model) reason(c *cand, usr *user, sc *scratch, mean Features, ar *strAr
 	switch best {
 	case FeatNeighbour, FeatEASE:
 		if sc.nb[c.item].best > 0 {
-			h := sc.nb[c.item].from
+			h := sc.nb[c.item].from - 1
 			prefix := "because you viewed "
 			if usr.bought[h] {
 				prefix = "because you bought "

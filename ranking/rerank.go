@@ -2,7 +2,6 @@ package ranking
 
 import (
 	"math"
-	"slices"
 )
 
 // rerank orders candidates by maximal marginal relevance, at most
@@ -14,13 +13,18 @@ func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 	// page's count of a brand is an array read in the loops below.
 	slots := grow(&sc.slots, len(cands))
 	brands := sc.brands[:0]
+	if sc.slotOf == nil {
+		sc.slotOf = map[uint64]int32{}
+	}
+	clear(sc.slotOf)
 	for k := range cands {
-		j := slices.Index(brands, cands[k].brand)
-		if j < 0 {
-			j = len(brands)
+		j, ok := sc.slotOf[cands[k].brand]
+		if !ok {
+			j = int32(len(brands))
 			brands = append(brands, cands[k].brand)
+			sc.slotOf[cands[k].brand] = j
 		}
-		slots[k] = int32(j)
+		slots[k] = j
 	}
 	sc.brands = brands
 	onPage := grow(&sc.onPage, len(brands))

@@ -70,24 +70,23 @@ func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Tim
 		}
 	}
 	if len(sc.touched) > 0 {
-		// The strongest of either feature, in one pass and in heap
-		// order: scoring decides their order.
-		nb, ease := &sc.top, &sc.topEase
-		nb.reset(neighbourCandidates)
-		ease.reset(easeCandidates)
+		// The strongest of either feature, gathered in one pass and
+		// selected in no particular order: scoring decides their order.
+		nb, ease := sc.selNb[:0], sc.selEase[:0]
 		for _, i := range sc.touched {
 			e := &sc.nb[i]
 			if e.score > 0 {
-				nb.offer(i, float64(e.score))
+				nb = append(nb, scored{i, float64(e.score)})
 			}
 			if e.ease > 0 {
-				ease.offer(i, float64(e.ease))
+				ease = append(ease, scored{i, float64(e.ease)})
 			}
 		}
-		for _, h := range nb.take() {
+		sc.selNb, sc.selEase = nb, ease
+		for _, h := range selectTop(nb, neighbourCandidates) {
 			add(h.item)
 		}
-		for _, h := range ease.take() {
+		for _, h := range selectTop(ease, easeCandidates) {
 			add(h.item)
 		}
 	}

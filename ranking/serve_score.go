@@ -1,6 +1,10 @@
 package ranking
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // scoreCandidates fills in the features and blend score of every candidate
 // of sc.ids (feedCandidates), adds the live boost to those on air, and
@@ -13,6 +17,9 @@ func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch)
 		for j, v := range usr.x {
 			x32[j] = float32(v)
 		}
+	}
+	if x32 != nil {
+		sc.prefetched = m.Index.prefetch(sc.ids, sc.factor)
 	}
 	cands := grow(&sc.cands, len(sc.ids))
 	w := m.Blend.For(len(usr.exclude))
@@ -62,14 +69,20 @@ func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch)
 // compares. The result lives in sc.
 func (m *Model) keepStrongest(cands []cand, depth int, sc *scratch) []cand {
 	if keep := max(3*depth, 60); len(cands) > keep {
-		sc.top.reset(keep)
+		all := grow(&sc.selCand, len(cands))
 		for k := range cands {
-			sc.top.offer(int32(k), cands[k].score)
+			all[k] = scored{int32(k), cands[k].score}
 		}
-		sc.sorted = sc.top.appendSorted(sc.sorted[:0])
-		kept := grow(&sc.kept, len(sc.sorted))
-		for k, j := range sc.sorted {
-			kept[k] = cands[j]
+		top := selectTop(all, keep)
+		slices.SortFunc(top, func(a, b scored) int {
+			if c := cmp.Compare(b.score, a.score); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.item, b.item)
+		})
+		kept := grow(&sc.kept, len(top))
+		for k, t := range top {
+			kept[k] = cands[t.item]
 		}
 		cands = kept
 	}

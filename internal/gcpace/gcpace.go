@@ -28,21 +28,36 @@ import (
 // (after a training or a matching refresh frees its working memory), so
 // that request garbage lands on mapped pages. An explicit GOGC in the
 // environment wins; headroom 0 keeps Go's default.
+//
+// The live heap is read every second, so the pacing settles within a
+// second of a model arriving rather than under the first load; a change
+// of under an eighth (GOGC 10 against 11) is not worth a prefault and is
+// ignored. Released memory is compared over 15-second windows.
 func Run(ctx context.Context, headroom uint64, log *slog.Logger) error {
 	if headroom == 0 || os.Getenv("GOGC") != "" {
 		return nil
 	}
 	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	t := time.NewTicker(15 * time.Second)
+	t := time.NewTicker(checkEvery)
 	defer t.Stop()
 	current := 100
-	var released uint64 // after the last check
+	var released uint64 // at the start of the window
+	var checks int
 	for {
 		metrics.Read(m)
 		live, rel := m[0].Value.Uint64(), m[1].Value.Uint64()
+		windowEnd := checks%releaseWindow == 0
+		checks++
+		reason := ""
 		if live > 0 {
 			pct := gcPercent(live, headroom)
-			reason := prefaultReason(pct, current, rel, released, headroom)
+			if !paceChanged(pct, current) {
+				pct = current
+			}
+			reason = prefaultReason(pct, current, rel, released, headroom)
+			if !windowEnd && reason == "memory released" {
+				reason = ""
+			}
 			if pct != current {
 				debug.SetGCPercent(pct)
 				current = pct
@@ -58,13 +73,34 @@ func Run(ctx context.Context, headroom uint64, log *slog.Logger) error {
 					"prefault", time.Since(start).Round(time.Millisecond))
 			}
 		}
-		released = rel
+		if windowEnd || reason != "" {
+			released = rel
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// checkEvery is how often Run reads the live heap; releaseWindow, in
+// checks, how often it compares the memory released to the OS.
+const (
+	checkEvery    = time.Second
+	releaseWindow = 15
+)
+
+// paceChanged reports whether the GOGC pct differs enough from current to
+// change the pacing: to or from Go's default, or by more than an eighth.
+func paceChanged(pct, current int) bool {
+	if pct == current {
+		return false
+	}
+	if pct == 100 || current == 100 {
+		return true
+	}
+	return 8*max(pct-current, current-pct) > current
 }
 
 // prefaultReason says why the pacing loop logs and, when the heap is paced

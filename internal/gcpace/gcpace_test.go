@@ -54,3 +54,22 @@ func TestPrefaultReason(t *testing.T) {
 		}
 	}
 }
+
+func TestPaceChanged_IgnoresSmallSteps(t *testing.T) {
+	for _, c := range []struct {
+		pct, current int
+		want         bool
+	}{
+		{10, 10, false},
+		{11, 10, false}, // a live heap wandering around 600 MiB
+		{10, 11, false},
+		{16, 100, true}, // the model arriving
+		{10, 16, true},  // and finishing
+		{100, 10, true}, // the heap shrank below the headroom
+		{12, 10, true},
+	} {
+		if got := paceChanged(c.pct, c.current); got != c.want {
+			t.Errorf("paceChanged(%d, %d) = %v, want %v", c.pct, c.current, got, c.want)
+		}
+	}
+}
