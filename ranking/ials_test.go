@@ -218,7 +218,7 @@ func TestFactors_FoldInMatchesTrainedUser(t *testing.T) {
 }
 
 // TestFactors_FoldInSolvesNormalEquations checks FoldIn against the
-// normal equations built explicitly, item by item.
+// normal equations built explicitly, item by item, to float32 precision.
 func TestFactors_FoldInSolvesNormalEquations(t *testing.T) {
 	p := newPlantedTastes(t, 300, 60, 3, 10, 0.1, false, 4)
 	f, err := TrainALS(context.Background(), p.d, ALSConfig{Factors: 8, Iterations: 3, Seed: 2})
@@ -268,7 +268,8 @@ func TestFactors_FoldInSolvesNormalEquations(t *testing.T) {
 			}
 			for r := range k {
 				res := floats.Dot(a[r*k:(r+1)*k], x) - b[r]
-				if math.Abs(res) > 1e-8*(1+math.Abs(b[r])) {
+				// The history's rank-one terms are summed in float32.
+				if math.Abs(res) > 1e-5*(1+math.Abs(b[r])) {
 					t.Errorf("row %d: residual %g", r, res)
 				}
 			}

@@ -76,12 +76,19 @@ type Ranker struct {
 func (r *Ranker) scratch(m *Model) *scratch {
 	n := m.Data.NumItems()
 	if s, ok := r.scratches.Get().(*scratch); ok && len(s.slot) == n {
-		s.reset()
-		return s
+		return s // reset by release
 	}
 	s := newScratch(n)
 	s.reset()
 	return s
+}
+
+// release clears what the request left in sc, while it is still in the
+// core's cache (the neighbour scores are scattered over a catalog-sized
+// array), and pools sc for the next request.
+func (r *Ranker) release(sc *scratch) {
+	sc.reset()
+	r.scratches.Put(sc)
 }
 
 // New returns a Ranker without a model: until SetModel it serves the
@@ -288,7 +295,7 @@ func (r *Ranker) hotFeed(user uint64, depth int) *Feed {
 func (r *Ranker) modelFeed(m *Model, userID uint64, depth, limit int) *Feed {
 	now := r.cfg.Now()
 	sc := r.scratch(m)
-	defer r.scratches.Put(sc)
+	defer r.release(sc)
 	usr, kind := r.userState(m, userID, sc)
 	r.m.feeds.WithLabelValues(kind).Inc()
 
