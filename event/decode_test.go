@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strconv"
@@ -759,5 +760,36 @@ func TestStaleClock(t *testing.T) {
 	err := d.Brand([]byte(msg(KindBrand, "updated_at", ms(clock.Add(25*time.Hour)))), &b)
 	if e, ok := err.(*Error); !ok || e.Reason != ReasonBadTimestamp {
 		t.Fatalf("25h ahead: %v", err)
+	}
+}
+
+func TestDecoder_BorrowViewsPlainStringsAndCopiesEscapedOnes(t *testing.T) {
+	msg := []byte(`{"event_id":"e-1","ts":"2026-05-01T10:00:00Z","user_id":1,"live_id":2,"influencer_id":3,"text":"say \"hi\""}`)
+	d := testDecoder()
+	d.Borrow()
+	var c Chat
+	if err := d.Chat(msg, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.EventID != "e-1" || c.Text != `say "hi"` {
+		t.Fatalf("decoded %q, %q", c.EventID, c.Text)
+	}
+	copy(msg[bytes.Index(msg, []byte("e-1")):], "X")
+	if c.EventID != "X-1" {
+		t.Errorf("borrowed event_id = %q after the message changed, want a view of it (X-1)", c.EventID)
+	}
+	if c.Text != `say "hi"` {
+		t.Errorf("unescaped text = %q after the message changed, want its own copy", c.Text)
+	}
+
+	// Without Borrow every string is a copy.
+	msg2 := []byte(`{"event_id":"e-2","ts":"2026-05-01T10:00:00Z","user_id":1,"live_id":2,"influencer_id":3,"text":"plain"}`)
+	var c2 Chat
+	if err := testDecoder().Chat(msg2, &c2); err != nil {
+		t.Fatal(err)
+	}
+	copy(msg2[bytes.Index(msg2, []byte("e-2")):], "X")
+	if c2.EventID != "e-2" {
+		t.Errorf("event_id = %q after the message changed, want a copy", c2.EventID)
 	}
 }

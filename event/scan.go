@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // scanner is a minimal JSON reader for the flat objects of the contract. It
@@ -42,6 +43,16 @@ func (s *scanner) malformed(msg string) *Error {
 
 func (s *scanner) wrongType(want string) *Error {
 	return &Error{Reason: ReasonWrongType, Field: s.field, Msg: "want " + want}
+}
+
+// inData reports whether b (not empty) lies in the input rather than in
+// the scratch buffer.
+func (s *scanner) inData(b []byte) bool {
+	if len(s.data) == 0 {
+		return false
+	}
+	p, lo := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&s.data[0]))
+	return p >= lo && p < lo+uintptr(len(s.data))
 }
 
 // peek returns the next non-space byte, or 0 at the end.

@@ -25,7 +25,9 @@ type RowDecoder struct {
 
 // NewRowDecoder returns a RowDecoder for kind with an empty batch.
 func NewRowDecoder(kind event.Kind, lim event.Limits) *RowDecoder {
-	return &RowDecoder{kind: kind, dec: event.NewDecoder(lim), rows: newRows(kind)}
+	dec := event.NewDecoder(lim)
+	dec.Borrow() // Append copies the strings into the batch's arenas
+	return &RowDecoder{kind: kind, dec: dec, rows: newRows(kind)}
 }
 
 // newRows returns an empty batch for kind's table.

@@ -2,8 +2,10 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/vetrina/vetrina/event"
@@ -77,7 +79,7 @@ type origin struct {
 	Partition  []uint32
 	Offset     []uint64
 	IngestedAt time.Time // one value for the whole batch: one part per insert
-	ingested   []time.Time
+	ingested   []int64   // Unix seconds: no pointer per row for the collector to scan
 }
 
 func (o *origin) add(partition int32, offset int64) {
@@ -108,10 +110,10 @@ func (o *origin) appendOrigin(b driver.Batch, first int) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	at = at.UTC().Truncate(time.Second)
+	sec := at.Unix()
 	o.ingested = o.ingested[:0]
 	for range o.Partition {
-		o.ingested = append(o.ingested, at)
+		o.ingested = append(o.ingested, sec)
 	}
 	return appendAll(b, first, o.Partition, o.Offset, o.ingested)
 }
@@ -125,25 +127,75 @@ func appendAll(b driver.Batch, first int, cols ...any) error {
 	return nil
 }
 
+// strCol is a String column kept as one byte arena and the end offset of
+// each value: adding a value copies it (so it may alias a message buffer
+// about to be reused) and allocates nothing once the arena has grown, and
+// the collector neither allocates nor scans a string per row of a batch.
+type strCol struct {
+	buf   []byte
+	end   []uint32
+	views []string // strings' result, reused
+}
+
+func (c *strCol) add(v string) {
+	c.buf = append(c.buf, v...)
+	c.end = append(c.end, uint32(len(c.buf)))
+}
+
+func (c *strCol) len() int { return len(c.end) }
+
+// at returns value i, a copy.
+func (c *strCol) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = c.end[i-1]
+	}
+	return string(c.buf[start:c.end[i]])
+}
+
+func (c *strCol) reset() {
+	c.buf, c.end = c.buf[:0], c.end[:0]
+	clear(c.views) // no reference kept to an arena that may be replaced
+	c.views = c.views[:0]
+}
+
+// strings returns the values as strings sharing the arena, for the
+// driver, which copies them: valid until the next add or reset.
+func (c *strCol) strings() []string {
+	c.views = slices.Grow(c.views[:0], len(c.end))[:len(c.end)]
+	start := uint32(0)
+	for i, e := range c.end {
+		c.views[i] = ""
+		if e > start {
+			c.views[i] = unsafe.String(&c.buf[start], int(e-start))
+		}
+		start = e
+	}
+	return c.views
+}
+
 // eventCols are the columns shared by the three event tables.
 type eventCols struct {
 	origin
-	EventID []string
-	TS      []time.Time
+	eventID strCol
+	ts      []int64 // Unix seconds (the column is a DateTime): no pointer per row for the collector
 	TSms    []uint64
 }
 
 func (e *eventCols) addEvent(id string, ts time.Time, partition int32, offset int64) {
-	e.EventID = append(e.EventID, id)
-	e.TS = append(e.TS, ts)
+	e.eventID.add(id)
+	e.ts = append(e.ts, ts.Unix())
 	e.TSms = append(e.TSms, uint64(ts.UnixMilli()))
 	e.add(partition, offset)
 }
 
+// EventID returns the event id of row i.
+func (e *eventCols) EventID(i int) string { return e.eventID.at(i) }
+
 func (e *eventCols) resetEvent() {
 	e.reset()
-	e.EventID = e.EventID[:0]
-	e.TS = e.TS[:0]
+	e.eventID.reset()
+	e.ts = e.ts[:0]
 	e.TSms = e.TSms[:0]
 }
 
@@ -182,7 +234,7 @@ func surfaceCode(s string) int8 {
 func (r *ViewRows) Table() Table { return TableViews }
 
 // Len implements Rows.
-func (r *ViewRows) Len() int { return len(r.EventID) }
+func (r *ViewRows) Len() int { return r.eventID.len() }
 
 // Reset implements Rows.
 func (r *ViewRows) Reset() {
@@ -192,7 +244,7 @@ func (r *ViewRows) Reset() {
 }
 
 func (r *ViewRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Surface, r.DwellMS); err != nil {
+	if err := appendAll(b, 0, r.eventID.strings(), r.ts, r.TSms, r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Surface, r.DwellMS); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 9)
@@ -202,7 +254,7 @@ func (r *ViewRows) appendColumns(b driver.Batch) error {
 type ChatRows struct {
 	eventCols
 	UserID, LiveID, InfluencerID, ProductID []uint64
-	Text                                    []string
+	text                                    strCol
 }
 
 // Add appends one chat message read from partition at offset.
@@ -212,25 +264,24 @@ func (r *ChatRows) Add(c *event.Chat, partition int32, offset int64) {
 	r.LiveID = append(r.LiveID, c.LiveID)
 	r.InfluencerID = append(r.InfluencerID, c.InfluencerID)
 	r.ProductID = append(r.ProductID, c.ProductID)
-	r.Text = append(r.Text, c.Text)
+	r.text.add(c.Text)
 }
 
 // Table implements Rows.
 func (r *ChatRows) Table() Table { return TableChats }
 
 // Len implements Rows.
-func (r *ChatRows) Len() int { return len(r.EventID) }
+func (r *ChatRows) Len() int { return r.eventID.len() }
 
 // Reset implements Rows.
 func (r *ChatRows) Reset() {
 	r.resetEvent()
 	r.UserID, r.LiveID, r.InfluencerID, r.ProductID = r.UserID[:0], r.LiveID[:0], r.InfluencerID[:0], r.ProductID[:0]
-	clear(r.Text)
-	r.Text = r.Text[:0]
+	r.text.reset()
 }
 
 func (r *ChatRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.UserID, r.LiveID, r.InfluencerID, r.ProductID, r.Text); err != nil {
+	if err := appendAll(b, 0, r.eventID.strings(), r.ts, r.TSms, r.UserID, r.LiveID, r.InfluencerID, r.ProductID, r.text.strings()); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 8)
@@ -239,42 +290,43 @@ func (r *ChatRows) appendColumns(b driver.Batch) error {
 // PurchaseRows is a batch of purchases.
 type PurchaseRows struct {
 	eventCols
-	OrderID                                 []string
+	orderID                                 strCol
 	UserID, ProductID, InfluencerID, LiveID []uint64
 	Quantity                                []uint32
 	UnitPrice                               []float64
-	Currency                                []string
+	currency                                strCol
 }
 
 // Add appends one purchase read from partition at offset.
 func (r *PurchaseRows) Add(p *event.Purchase, partition int32, offset int64) {
 	r.addEvent(p.EventID, p.TS, partition, offset)
-	r.OrderID = append(r.OrderID, p.OrderID)
+	r.orderID.add(p.OrderID)
 	r.UserID = append(r.UserID, p.UserID)
 	r.ProductID = append(r.ProductID, p.ProductID)
 	r.InfluencerID = append(r.InfluencerID, p.InfluencerID)
 	r.LiveID = append(r.LiveID, p.LiveID)
 	r.Quantity = append(r.Quantity, p.Quantity)
 	r.UnitPrice = append(r.UnitPrice, p.UnitPrice)
-	r.Currency = append(r.Currency, p.Currency)
+	r.currency.add(p.Currency)
 }
 
 // Table implements Rows.
 func (r *PurchaseRows) Table() Table { return TablePurchases }
 
 // Len implements Rows.
-func (r *PurchaseRows) Len() int { return len(r.EventID) }
+func (r *PurchaseRows) Len() int { return r.eventID.len() }
 
 // Reset implements Rows.
 func (r *PurchaseRows) Reset() {
 	r.resetEvent()
-	r.OrderID = r.OrderID[:0]
+	r.orderID.reset()
 	r.UserID, r.ProductID, r.InfluencerID, r.LiveID = r.UserID[:0], r.ProductID[:0], r.InfluencerID[:0], r.LiveID[:0]
-	r.Quantity, r.UnitPrice, r.Currency = r.Quantity[:0], r.UnitPrice[:0], r.Currency[:0]
+	r.Quantity, r.UnitPrice = r.Quantity[:0], r.UnitPrice[:0]
+	r.currency.reset()
 }
 
 func (r *PurchaseRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.EventID, r.TS, r.TSms, r.OrderID, r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Quantity, r.UnitPrice, r.Currency); err != nil {
+	if err := appendAll(b, 0, r.eventID.strings(), r.ts, r.TSms, r.orderID.strings(), r.UserID, r.ProductID, r.InfluencerID, r.LiveID, r.Quantity, r.UnitPrice, r.currency.strings()); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 11)
@@ -284,7 +336,7 @@ func (r *PurchaseRows) appendColumns(b driver.Batch) error {
 type ProductRows struct {
 	origin
 	ProductID, BrandID        []uint64
-	Category, Title, Currency []string
+	category, title, currency strCol
 	Price                     []float64
 	InStock                   []uint8
 	UpdatedAt                 []time.Time
@@ -295,10 +347,10 @@ func (r *ProductRows) Add(p *event.Product, partition int32, offset int64) {
 	r.add(partition, offset)
 	r.ProductID = append(r.ProductID, p.ProductID)
 	r.BrandID = append(r.BrandID, p.BrandID)
-	r.Category = append(r.Category, p.Category)
-	r.Title = append(r.Title, p.Title)
+	r.category.add(p.Category)
+	r.title.add(p.Title)
 	r.Price = append(r.Price, p.Price)
-	r.Currency = append(r.Currency, p.Currency)
+	r.currency.add(p.Currency)
 	var in uint8
 	if p.InStock {
 		in = 1
@@ -317,12 +369,14 @@ func (r *ProductRows) Len() int { return len(r.ProductID) }
 func (r *ProductRows) Reset() {
 	r.reset()
 	r.ProductID, r.BrandID = r.ProductID[:0], r.BrandID[:0]
-	r.Category, r.Title, r.Currency = r.Category[:0], r.Title[:0], r.Currency[:0]
+	r.category.reset()
+	r.title.reset()
+	r.currency.reset()
 	r.Price, r.InStock, r.UpdatedAt = r.Price[:0], r.InStock[:0], r.UpdatedAt[:0]
 }
 
 func (r *ProductRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.ProductID, r.BrandID, r.Category, r.Title, r.Price, r.Currency, r.InStock, r.UpdatedAt); err != nil {
+	if err := appendAll(b, 0, r.ProductID, r.BrandID, r.category.strings(), r.title.strings(), r.Price, r.currency.strings(), r.InStock, r.UpdatedAt); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 8)
@@ -332,7 +386,7 @@ func (r *ProductRows) appendColumns(b driver.Batch) error {
 type BrandRows struct {
 	origin
 	BrandID       []uint64
-	Name, Country []string
+	name, country strCol
 	UpdatedAt     []time.Time
 }
 
@@ -340,8 +394,8 @@ type BrandRows struct {
 func (r *BrandRows) Add(b *event.Brand, partition int32, offset int64) {
 	r.add(partition, offset)
 	r.BrandID = append(r.BrandID, b.BrandID)
-	r.Name = append(r.Name, b.Name)
-	r.Country = append(r.Country, b.Country)
+	r.name.add(b.Name)
+	r.country.add(b.Country)
 	r.UpdatedAt = append(r.UpdatedAt, b.UpdatedAt)
 }
 
@@ -354,11 +408,13 @@ func (r *BrandRows) Len() int { return len(r.BrandID) }
 // Reset implements Rows.
 func (r *BrandRows) Reset() {
 	r.reset()
-	r.BrandID, r.Name, r.Country, r.UpdatedAt = r.BrandID[:0], r.Name[:0], r.Country[:0], r.UpdatedAt[:0]
+	r.BrandID, r.UpdatedAt = r.BrandID[:0], r.UpdatedAt[:0]
+	r.name.reset()
+	r.country.reset()
 }
 
 func (r *BrandRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.BrandID, r.Name, r.Country, r.UpdatedAt); err != nil {
+	if err := appendAll(b, 0, r.BrandID, r.name.strings(), r.country.strings(), r.UpdatedAt); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 4)
@@ -368,7 +424,7 @@ func (r *BrandRows) appendColumns(b driver.Batch) error {
 type InfluencerRows struct {
 	origin
 	InfluencerID, Followers []uint64
-	Handle, Country         []string
+	handle, country         strCol
 	Categories              [][]string
 	Fee                     []float64
 	UpdatedAt               []time.Time
@@ -378,9 +434,9 @@ type InfluencerRows struct {
 func (r *InfluencerRows) Add(in *event.Influencer, partition int32, offset int64) {
 	r.add(partition, offset)
 	r.InfluencerID = append(r.InfluencerID, in.InfluencerID)
-	r.Handle = append(r.Handle, in.Handle)
+	r.handle.add(in.Handle)
 	r.Followers = append(r.Followers, in.Followers)
-	r.Country = append(r.Country, in.Country)
+	r.country.add(in.Country)
 	cats := in.Categories
 	if cats == nil {
 		cats = []string{}
@@ -399,12 +455,14 @@ func (r *InfluencerRows) Len() int { return len(r.InfluencerID) }
 // Reset implements Rows.
 func (r *InfluencerRows) Reset() {
 	r.reset()
-	r.InfluencerID, r.Followers, r.Handle, r.Country = r.InfluencerID[:0], r.Followers[:0], r.Handle[:0], r.Country[:0]
+	r.InfluencerID, r.Followers = r.InfluencerID[:0], r.Followers[:0]
+	r.handle.reset()
+	r.country.reset()
 	r.Categories, r.Fee, r.UpdatedAt = r.Categories[:0], r.Fee[:0], r.UpdatedAt[:0]
 }
 
 func (r *InfluencerRows) appendColumns(b driver.Batch) error {
-	if err := appendAll(b, 0, r.InfluencerID, r.Handle, r.Followers, r.Country, r.Categories, r.Fee, r.UpdatedAt); err != nil {
+	if err := appendAll(b, 0, r.InfluencerID, r.handle.strings(), r.Followers, r.country.strings(), r.Categories, r.Fee, r.UpdatedAt); err != nil {
 		return err
 	}
 	return r.appendOrigin(b, 7)
