@@ -97,6 +97,27 @@ func (s *Store) RowCount(ctx context.Context, table Table) (uint64, error) {
 	return n, nil
 }
 
+// PartRows returns the rows in the active parts of tables on this server:
+// what count() of each returns summed, read from the parts' metadata in
+// system.parts (ClickHouse 18.16 answers count() by reading a column).
+func (s *Store) PartRows(ctx context.Context, tables ...Table) (uint64, error) {
+	if len(tables) == 0 {
+		return 0, nil
+	}
+	args := []any{s.db}
+	marks := make([]string, len(tables))
+	for i, t := range tables {
+		marks[i] = "?"
+		args = append(args, t.Name())
+	}
+	var n uint64
+	q := "SELECT toUInt64(sum(rows)) FROM system.parts WHERE active AND database = ? AND table IN (" + strings.Join(marks, ", ") + ")"
+	if err := s.conn.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("rows of %d tables of %s in system.parts: %w", len(tables), s.db, err)
+	}
+	return n, nil
+}
+
 // TotalRows returns the sum of count() over tables, in one query.
 func (s *Store) TotalRows(ctx context.Context, tables ...Table) (uint64, error) {
 	if len(tables) == 0 {
