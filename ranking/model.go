@@ -129,9 +129,10 @@ type derived struct {
 
 // itemInfo is an item's per-request data; see derived.item.
 type itemInfo struct {
-	trend, recent, conv, pop, season float64
+	trend, recent, conv, pop, season float32
 	cat                              int32
 	inStock                          bool
+	_                                [7]byte // 32 bytes: never across two cache lines
 }
 
 // Train builds a Model from d. The model shares d's arrays, so d must not be
@@ -240,11 +241,19 @@ func (m *Model) derive() {
 	m.item = make([]itemInfo, n)
 	m.popFeat, m.seasonFeat = make([]float64, n), make([]float64, n)
 	for i := range m.item {
-		m.item[i] = itemInfo{trend: m.trendFeat[i], recent: m.recentFeat[i], conv: m.convFeat[i], cat: d.ItemCategory[i], inStock: d.Items[i].InStock}
 		if s := m.Stats; s != nil && i < len(s.Users) && i < len(s.Season) {
-			m.item[i].pop = math.Log1p(float64(s.Users[i]))
-			m.item[i].season = math.Log1p(float64(s.Season[i]))
-			m.popFeat[i], m.seasonFeat[i] = m.item[i].pop, m.item[i].season
+			m.popFeat[i], m.seasonFeat[i] = math.Log1p(float64(s.Users[i])), math.Log1p(float64(s.Season[i]))
+		}
+		// The served record holds them in float32; the arrays the offline
+		// scoring reads are rounded alike, so both rank the same.
+		it := &m.item[i]
+		*it = itemInfo{cat: d.ItemCategory[i], inStock: d.Items[i].InStock}
+		for _, x := range []struct {
+			dst *float32
+			src *float64
+		}{{&it.trend, &m.trendFeat[i]}, {&it.recent, &m.recentFeat[i]}, {&it.conv, &m.convFeat[i]}, {&it.pop, &m.popFeat[i]}, {&it.season, &m.seasonFeat[i]}} {
+			*x.dst = float32(*x.src)
+			*x.src = float64(*x.dst)
 		}
 	}
 	m.seasonTop = m.seasonTop[:0]
@@ -520,15 +529,15 @@ func (m *Model) fill(u *user, i int32, factor, nb, ease float64, f *Features) {
 	f[FeatFactor] = factor
 	f[FeatNeighbour] = nb
 	f[FeatEASE] = ease
-	f[FeatTrending] = it.trend
-	f[FeatRecent] = it.recent
+	f[FeatTrending] = float64(it.trend)
+	f[FeatRecent] = float64(it.recent)
 	f[FeatCategory] = 0
 	if it.cat >= 0 {
 		f[FeatCategory] = u.catShare[it.cat]
 	}
-	f[FeatConversion] = it.conv
-	f[FeatPopularity] = it.pop
-	f[FeatSeason] = it.season
+	f[FeatConversion] = float64(it.conv)
+	f[FeatPopularity] = float64(it.pop)
+	f[FeatSeason] = float64(it.season)
 }
 
 // ScoreAll writes the blend's score of every item for training user u into

@@ -76,7 +76,10 @@ type Ranker struct {
 func (r *Ranker) scratch(m *Model) *scratch {
 	n := m.Data.NumItems()
 	if s, ok := r.scratches.Get().(*scratch); ok && len(s.slot) == n {
-		return s // reset by release
+		if len(s.touched) > 0 || len(s.ids) > 0 {
+			s.reset() // pooled without release
+		}
+		return s
 	}
 	s := newScratch(n)
 	s.reset()

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // shop is a small world for serving tests: categories with brands and
@@ -546,4 +547,51 @@ func TestFeed_ReleaseReusesMemoryAndLeavesKeptFeedsAlone(t *testing.T) {
 		t.Fatalf("the same user's feed from reused memory differs:\n got %s\nwant %s", got, want)
 	}
 	again.Release()
+}
+
+func TestItemInfo_IsHalfACacheLine(t *testing.T) {
+	// A request reads one record per candidate: 32 bytes never straddle
+	// two cache lines.
+	if n := unsafe.Sizeof(itemInfo{}); n != 32 {
+		t.Errorf("itemInfo is %d bytes, want 32", n)
+	}
+}
+
+// TestScratch_ReusedScratchIsClean: a request's scratch is cleared when the
+// request releases it; one pooled without release (a caller's mistake) is
+// cleared when taken, so no request sees another's candidates.
+func TestScratch_ReusedScratchIsClean(t *testing.T) {
+	s := newShop(t, 400, 40, 1)
+	m := trainShop(t, s)
+	r := newTestRanker(m, time.Unix(m.Reference, 0))
+	ctx := context.Background()
+	user := m.Data.Users[0]
+	dirty := func() *scratch {
+		sc := r.scratch(m)
+		usr, _ := r.userState(m, user, sc)
+		r.feedCandidates(m, usr, user, r.cfg.Now(), sc)
+		if len(sc.ids) == 0 {
+			t.Fatal("no candidates: the test needs some")
+		}
+		return sc
+	}
+	for _, give := range []struct {
+		name string
+		back func(*scratch)
+	}{{"released", r.release}, {"pooled without release", func(sc *scratch) { r.scratches.Put(sc) }}} {
+		give.back(dirty())
+		sc := r.scratch(m)
+		if len(sc.ids) != 0 || len(sc.touched) != 0 {
+			t.Errorf("%s: the next scratch holds %d candidates and %d touched items", give.name, len(sc.ids), len(sc.touched))
+		}
+		for i := range int32(m.Data.NumItems()) {
+			if sc.seen(i) || sc.nb[i] != (nbScore{}) {
+				t.Fatalf("%s: item %d still marked from the last request", give.name, i)
+			}
+		}
+		r.release(sc)
+	}
+	if _, err := r.Feed(ctx, FeedRequest{UserID: user, Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
 }

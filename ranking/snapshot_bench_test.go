@@ -79,7 +79,7 @@ func candidateAgreement(r *Ranker, m *Model, users []uint64) (cands, agree float
 		for _, i := range served.appendSorted(nil) {
 			in[i] = true
 		}
-		r.scratches.Put(sc)
+		r.release(sc)
 
 		m.ScoreAll(u, all)
 		items, _ := m.Data.UserRow(u)
