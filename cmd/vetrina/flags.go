@@ -193,9 +193,12 @@ func (f *flags) topicPrefix() *string {
 	return p
 }
 
-func (k kafkaFlags) brokerList() []string {
+func (k kafkaFlags) brokerList() []string { return splitList(*k.brokers) }
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
 	var out []string
-	for _, b := range strings.Split(*k.brokers, ",") {
+	for _, b := range strings.Split(s, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			out = append(out, b)
 		}
