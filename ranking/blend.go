@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
@@ -76,6 +77,16 @@ type Blend struct {
 	// LongFrom products in their history (HowSegments).
 	Long     Features
 	LongFrom int
+	// EASE lists the EASE settings the holdout judged, the one the model
+	// uses first (nil: EASE's settings were given, TrainConfig.FixedEASE).
+	EASE []EASEChoice
+}
+
+// isZero reports whether b is the zero Blend: none given.
+func (b *Blend) isZero() bool {
+	c := *b
+	c.EASE = nil
+	return len(b.EASE) == 0 && reflect.ValueOf(c).IsZero()
 }
 
 // For returns the weights for a user with hist products in their history.

@@ -42,12 +42,15 @@ type EASEConfig struct {
 	Workers int
 }
 
+// defaultEASELambda is EASEConfig.Lambda's default.
+const defaultEASELambda = 1000
+
 func (c EASEConfig) withDefaults() (EASEConfig, error) {
 	if c.Lambda < 0 || c.MaxItems < 0 || c.PerItem < 0 || c.MaxUserItems < 0 || c.HalfLife < 0 || c.Workers < 0 {
 		return c, fmt.Errorf("EASE config %+v: negative field", c)
 	}
 	if c.Lambda == 0 {
-		c.Lambda = 1000
+		c.Lambda = defaultEASELambda
 	}
 	if c.MaxItems == 0 {
 		c.MaxItems = 4000

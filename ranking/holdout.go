@@ -33,6 +33,15 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 	if err != nil {
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
 	}
+	var eases []EASEChoice
+	if !cfg.FixedEASE {
+		if users := judgeUsersOf(m, future); len(users) > 0 {
+			eases, err = chooseEASE(ctx, m, past, newJudge(m, users, cfg.ALS.Workers), sub.EASE, full.prefixed("blend on the holdout: "))
+			if err != nil {
+				return Blend{}, fmt.Errorf("learn blend: choose EASE: %w", err)
+			}
+		}
+	}
 	full.update("blend on the holdout: learn the weights", 0, 1)
 	defer full.update("blend on the holdout: learn the weights", 1, 1)
 	x, y := holdoutExamples(m, future, cfg.Seed)
@@ -41,6 +50,7 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 		return Blend{}, fmt.Errorf("learn blend on the last %.0f%% of the timeline: %w", cfg.BlendHoldout*100, err)
 	}
 	b.Bias = 0 // pairwise: only differences of scores mean anything
+	b.EASE = eases
 	// The pairwise fit orders positives above the catalog on average (AUC);
 	// the feed is judged by its top, on the holdout users' pools: refine
 	// the weights for NDCG@10 and shrink them towards equal weights of the
@@ -95,8 +105,9 @@ type FutureItem struct {
 }
 
 // SplitAt splits d at cut (Unix seconds): the past holds every pair whose
-// last interaction is at or before cut, the future every pair whose first
-// interaction is after it. Both use d's item space (same dense indexes).
+// first interaction is at or before cut, with its signal as it stood at the
+// cut (signalAt), and the future every pair whose first interaction is
+// after it. Both use d's item space (same dense indexes).
 // With maxUsers > 0 only that many users are kept (seeded sample): up to
 // holdoutUsers of those with a future, the rest drawn from all; the blend
 // learns from a few thousand users, and a sample trains the parts behind
@@ -149,12 +160,48 @@ func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future)
 		}
 		items, sigs := d.UserRow(int32(u))
 		for k, i := range items {
-			if s := sigs[k]; int64(s.Last) <= cut {
+			if s, ok := signalAt(sigs[k], cut); ok {
 				b.AddSignal(d.Users[u], d.Items[i].ID, s)
 			}
 		}
 	}
 	return b.Build(), fut
+}
+
+// signalAt estimates what s was at cut: s itself if its last interaction
+// is at or before cut, nothing if its first is after it, and otherwise
+// (a product bought again and again across the cut, as groceries are) the
+// interactions before the cut, assuming they were evenly spaced between
+// First and Last: their share of each count and of the dwell time (at
+// least one interaction, of the most frequent kind), the last of them as
+// Last.
+func signalAt(s Signal, cut int64) (Signal, bool) {
+	switch {
+	case int64(s.Last) <= cut:
+		return s, true
+	case int64(s.First) > cut:
+		return Signal{}, false
+	}
+	n := int64(s.Views) + int64(s.Chats) + int64(s.Purchases)
+	if n < 2 {
+		return Signal{First: s.First, Last: s.First, Views: min(s.Views, 1), Chats: min(s.Chats, 1), Purchases: min(s.Purchases, 1)}, true
+	}
+	span := int64(s.Last) - int64(s.First)
+	before := (cut-int64(s.First))*(n-1)/span + 1 // interactions at or before cut, 1..n-1
+	scale := func(c uint16) uint16 { return uint16((int64(c)*before + n/2) / n) }
+	out := Signal{Views: scale(s.Views), Chats: scale(s.Chats), Purchases: scale(s.Purchases),
+		DwellSec: scale(s.DwellSec), First: s.First, Last: uint32(int64(s.First) + (before-1)*span/(n-1))}
+	if out.Views+out.Chats+out.Purchases == 0 {
+		switch {
+		case s.Purchases >= s.Views && s.Purchases >= s.Chats:
+			out.Purchases = 1
+		case s.Chats >= s.Views:
+			out.Chats = 1
+		default:
+			out.Views = 1
+		}
+	}
+	return out, true
 }
 
 // holdoutExamples builds pairwise examples: for each product a user touched

@@ -48,6 +48,12 @@ type TrainConfig struct {
 	// simulator it chose blends that the following window did not reward,
 	// and on the real logs it kept the pairwise blend (docs/ranking-eval.md).
 	ChooseBlend bool
+	// FixedEASE keeps EASE's λ and half-life as given. Otherwise, when the
+	// blend is learned (BlendHoldout), the holdout chooses them (EASE
+	// alone judged on the whole catalog): λ among 250, 1000 and 4000,
+	// then a half-life of none or 20% of the timeline; three more EASE
+	// fits on the holdout's data (Blend.EASE lists what was judged).
+	FixedEASE bool
 	// IndexClusters is the number of clusters of the retrieval index;
 	// default √items, none below 20,000 items; negative: none (exact scan).
 	IndexClusters int
@@ -153,6 +159,9 @@ func Train(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error) {
 		switch {
 		case err == nil:
 			cfg.Blend = b
+			if len(b.EASE) > 0 {
+				cfg.EASE = b.EASE[0].config(cfg.EASE, d)
+			}
 		case errors.Is(err, ErrNoExamples):
 			// Too little holdout to learn from: keep the given blend
 			// (Model.Blend.Learned says which one serves).
@@ -208,7 +217,7 @@ func trainParts(ctx context.Context, d *Dataset, cfg TrainConfig) (*Model, error
 	md.dropItemMajor()
 	m.Data = &md
 	m.derive()
-	if m.Blend == (Blend{}) {
+	if m.Blend.isZero() {
 		m.Blend = equalBlend(m, cfg.Seed)
 	}
 	return m, nil

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -305,7 +306,7 @@ func TestSnapshot_RoundTripServesTheSameFeed(t *testing.T) {
 		t.Errorf("handles not restored: %v", m2.Handles)
 	}
 	if m.EASE == nil || m2.EASE == nil || !slices.Equal(m.EASE.Items, m2.EASE.Items) || !slices.Equal(m.EASE.Sims, m2.EASE.Sims) ||
-		m2.EASE.Value(m.Data.Signals[0]) != m.EASE.Value(m.Data.Signals[0]) || m2.Blend != m.Blend {
+		m2.EASE.Value(m.Data.Signals[0]) != m.EASE.Value(m.Data.Signals[0]) || !reflect.DeepEqual(m2.Blend, m.Blend) {
 		t.Error("EASE lists or blend not restored")
 	}
 }

@@ -42,7 +42,25 @@ func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("trained in %s: %d users, %d products, %d user-product pairs, k=%d; blend learned: %v\n  snapshot %s\n  peak RSS %d MiB\n",
-		time.Since(start).Round(time.Millisecond), m.Data.NumUsers(), m.Data.NumItems(), m.Data.NumPairs(), m.Factors.K, m.Blend.Learned, *rf.snapshot, bench.PeakRSS("self")>>20)
+	fmt.Printf("trained in %s: %d users, %d products, %d user-product pairs, k=%d; blend learned: %v%s\n  snapshot %s\n  peak RSS %d MiB\n",
+		time.Since(start).Round(time.Millisecond), m.Data.NumUsers(), m.Data.NumItems(), m.Data.NumPairs(), m.Factors.K, m.Blend.Learned,
+		easeSetting(m), *rf.snapshot, bench.PeakRSS("self")>>20)
 	return nil
+}
+
+// easeSetting describes the model's EASE λ and half-life, and whether the
+// holdout chose them.
+func easeSetting(m *ranking.Model) string {
+	if m.EASE == nil {
+		return ""
+	}
+	hl := "none"
+	if m.EASE.HalfLife > 0 {
+		hl = (time.Duration(m.EASE.HalfLife) * time.Second).Round(time.Hour).String()
+	}
+	how := "given"
+	if len(m.Blend.EASE) > 0 {
+		how = fmt.Sprintf("chosen on the holdout among %d", len(m.Blend.EASE))
+	}
+	return fmt.Sprintf("; EASE λ %g, half-life %s (%s)", m.EASE.Lambda, hl, how)
 }

@@ -3,7 +3,7 @@ package bench
 import "testing"
 
 func TestTrainerPeak_ReadsTheTrainersOwnFigure(t *testing.T) {
-	out := "trained in 7m39s: 960170 users, 100000 products, 19171967 user-product pairs, k=64; blend learned: true\n  snapshot /tmp/x\n  peak RSS 2496 MiB\n"
+	out := "trained in 7m39s: 960170 users, 100000 products, 19171967 user-product pairs, k=64; blend learned: true; EASE λ 1000, half-life none (chosen on the holdout among 4)\n  snapshot /tmp/x\n  peak RSS 2496 MiB\n"
 	if got := trainerPeak(out); got != 2496<<20 {
 		t.Errorf("trainerPeak = %d MiB, want 2496", got>>20)
 	}

@@ -59,8 +59,10 @@ func (b *blend) Fit(ctx context.Context, train *ranking.Dataset, _ int64) error 
 func (b *blend) Score(u int32, dst []float64) { b.m.ScoreAll(u, dst) }
 
 // Explain reports the blend's standardised weights (ranking.Blend.Shares),
-// and those for long histories when it has them (names prefixed "long:",
-// from "long-from" products).
+// the EASE setting the holdout chose ("ease-lambda", "ease-halflife" as a
+// fraction of the timeline) when it chose one, and the weights for long
+// histories when it has them (names prefixed "long:", from "long-from"
+// products).
 func (b *blend) Explain() (string, []Weight) {
 	bl := &b.m.Blend
 	how := bl.How
@@ -70,6 +72,10 @@ func (b *blend) Explain() (string, []Weight) {
 	var out []Weight
 	for k, v := range bl.Shares(&bl.Weights) {
 		out = append(out, Weight{Name: ranking.FeatureNames[k], Value: v})
+	}
+	if len(bl.EASE) > 0 {
+		// The EASE setting the holdout kept (ranking.EASEChoice).
+		out = append(out, Weight{Name: "ease-lambda", Value: bl.EASE[0].Lambda}, Weight{Name: "ease-halflife", Value: bl.EASE[0].HalfLife})
 	}
 	if bl.LongFrom > 0 {
 		out = append(out, Weight{Name: "long-from", Value: float64(bl.LongFrom)})
