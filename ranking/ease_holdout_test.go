@@ -95,9 +95,10 @@ func TestSignalAt_KeepsThePartBeforeTheCut(t *testing.T) {
 		{bought, t0 + 450, Signal{Purchases: 5, DwellSec: 25, First: t0, Last: t0 + 400}, true},
 		{bought, t0 + 899, Signal{Purchases: 9, DwellSec: 45, First: t0, Last: t0 + 800}, true},
 		{bought, t0, Signal{Purchases: 1, DwellSec: 5, First: t0, Last: t0}, true},
-		// Eight views and two purchases: at the first interaction, one
-		// view (the most frequent kind).
-		{Signal{Views: 8, Purchases: 2, First: t0, Last: t0 + 900}, t0 + 10, Signal{Views: 1, First: t0, Last: t0}, true},
+		// Views come before purchases: viewed before the cut and bought
+		// after it is a view, with its share of the dwell time.
+		{Signal{Views: 1, Purchases: 1, DwellSec: 30, First: t0, Last: t0 + 900}, t0 + 10, Signal{Views: 1, DwellSec: 15, First: t0, Last: t0}, true},
+		{Signal{Views: 8, Chats: 1, Purchases: 1, First: t0, Last: t0 + 900}, t0 + 850, Signal{Views: 8, Chats: 1, First: t0, Last: t0 + 800}, true},
 	} {
 		got, ok := signalAt(tc.s, tc.cut)
 		if got != tc.want || ok != tc.ok {

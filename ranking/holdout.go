@@ -172,9 +172,10 @@ func SplitAt(d *Dataset, cut int64, maxUsers int, seed int64) (*Dataset, Future)
 // is at or before cut, nothing if its first is after it, and otherwise
 // (a product bought again and again across the cut, as groceries are) the
 // interactions before the cut, assuming they were evenly spaced between
-// First and Last: their share of each count and of the dwell time (at
-// least one interaction, of the most frequent kind), the last of them as
-// Last.
+// First and Last: that many of them, views first, then chats, then
+// purchases (a look comes before a purchase, so a product viewed before
+// the cut and bought after it is a view), their share of the dwell time,
+// and the last of them as Last.
 func signalAt(s Signal, cut int64) (Signal, bool) {
 	switch {
 	case int64(s.Last) <= cut:
@@ -183,23 +184,26 @@ func signalAt(s Signal, cut int64) (Signal, bool) {
 		return Signal{}, false
 	}
 	n := int64(s.Views) + int64(s.Chats) + int64(s.Purchases)
-	if n < 2 {
-		return Signal{First: s.First, Last: s.First, Views: min(s.Views, 1), Chats: min(s.Chats, 1), Purchases: min(s.Purchases, 1)}, true
-	}
 	span := int64(s.Last) - int64(s.First)
-	before := (cut-int64(s.First))*(n-1)/span + 1 // interactions at or before cut, 1..n-1
-	scale := func(c uint16) uint16 { return uint16((int64(c)*before + n/2) / n) }
-	out := Signal{Views: scale(s.Views), Chats: scale(s.Chats), Purchases: scale(s.Purchases),
-		DwellSec: scale(s.DwellSec), First: s.First, Last: uint32(int64(s.First) + (before-1)*span/(n-1))}
-	if out.Views+out.Chats+out.Purchases == 0 {
-		switch {
-		case s.Purchases >= s.Views && s.Purchases >= s.Chats:
-			out.Purchases = 1
-		case s.Chats >= s.Views:
-			out.Chats = 1
-		default:
-			out.Views = 1
-		}
+	before := int64(1) // interactions at or before cut
+	if n > 1 {
+		before = min((cut-int64(s.First))*(n-1)/span+1, n-1)
+	}
+	out := Signal{First: s.First, Last: s.First, DwellSec: uint16((int64(s.DwellSec)*before + n/2) / max(n, 1))}
+	if n > 1 {
+		out.Last = uint32(int64(s.First) + (before-1)*span/(n-1))
+	}
+	left := before
+	take := func(c uint16) uint16 {
+		k := min(int64(c), left)
+		left -= k
+		return uint16(k)
+	}
+	out.Views = take(s.Views)
+	out.Chats = take(s.Chats)
+	out.Purchases = take(s.Purchases)
+	if left == before { // no counts at all (a dwell-only signal): one view
+		out.Views = 1
 	}
 	return out, true
 }
