@@ -78,7 +78,7 @@ type Blend struct {
 	Long     Features
 	LongFrom int
 	// EASE lists the EASE settings the holdout judged, the one the model
-	// uses first (nil: EASE's settings were given, TrainConfig.FixedEASE).
+	// uses first (nil: EASE's settings were given, TrainConfig.ChooseEASE off).
 	EASE []EASEChoice
 }
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 )
 
-// EASE settings the holdout chooses between (unless TrainConfig.FixedEASE).
+// EASE settings the holdout chooses between (TrainConfig.ChooseEASE).
 var (
 	// easeLambdas are the ridge strengths tried, without decay first.
 	easeLambdas = []float64{250, 1000, 4000}

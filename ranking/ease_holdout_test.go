@@ -37,7 +37,7 @@ func driftWorld(t testing.TB, seed uint64) *Dataset {
 
 func TestTrain_HoldoutChoosesEASESettings(t *testing.T) {
 	d := driftWorld(t, 3)
-	cfg := TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 4, Seed: 1}, BlendHoldout: 0.2, Seed: 1, IndexClusters: -1}
+	cfg := TrainConfig{ALS: ALSConfig{Factors: 8, Iterations: 4, Seed: 1}, BlendHoldout: 0.2, ChooseEASE: true, Seed: 1, IndexClusters: -1}
 	m, err := Train(context.Background(), d, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -70,13 +70,13 @@ func TestTrain_HoldoutChoosesEASESettings(t *testing.T) {
 		t.Errorf("served EASE λ %g, half-life %gs; want %g, %gs", m.EASE.Lambda, m.EASE.HalfLife, best.Lambda, best.HalfLife*span)
 	}
 
-	cfg.FixedEASE = true
+	cfg.ChooseEASE = false
 	fixed, err := Train(context.Background(), d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fixed.Blend.EASE != nil || fixed.EASE.Lambda != defaultEASELambda || fixed.EASE.HalfLife != 0 {
-		t.Errorf("FixedEASE: judged %+v, served λ %g half-life %g; want none, %d, 0",
+		t.Errorf("EASE not chosen: judged %+v, served λ %g half-life %g; want none, %d, 0",
 			fixed.Blend.EASE, fixed.EASE.Lambda, fixed.EASE.HalfLife, defaultEASELambda)
 	}
 }

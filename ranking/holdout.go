@@ -34,7 +34,7 @@ func learnBlendOnHoldout(ctx context.Context, d *Dataset, cut int64, cfg TrainCo
 		return Blend{}, fmt.Errorf("learn blend: %w", err)
 	}
 	var eases []EASEChoice
-	if !cfg.FixedEASE {
+	if cfg.ChooseEASE {
 		if users := judgeUsersOf(m, future); len(users) > 0 {
 			eases, err = chooseEASE(ctx, m, past, newJudge(m, users, cfg.ALS.Workers), sub.EASE, full.prefixed("blend on the holdout: "))
 			if err != nil {

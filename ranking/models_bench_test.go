@@ -135,13 +135,14 @@ func BenchmarkTrainEASE(b *testing.B) {
 
 // BenchmarkLearnBlend measures learning the blend on a holdout at the
 // benchmark's catalog size (100k products; 300k users, 6M pairs): with
-// EASE's setting chosen on the holdout (the default) and fixed.
+// EASE's setting chosen on the holdout (TrainConfig.ChooseEASE) and fixed
+// (the default).
 func BenchmarkLearnBlend(b *testing.B) {
 	d := powerLawDataset(300_000, 100_000, 6_000_000, 3)
 	cut := d.MaxUnix - (d.MaxUnix-d.MinUnix)*15/100
 	for _, fixed := range []bool{false, true} {
 		b.Run(map[bool]string{false: "ease=chosen", true: "ease=fixed"}[fixed], func(b *testing.B) {
-			cfg := TrainConfig{BlendHoldout: 0.15, FixedEASE: fixed}
+			cfg := TrainConfig{BlendHoldout: 0.15, ChooseEASE: !fixed}
 			for b.Loop() {
 				if _, err := learnBlendOnHoldout(b.Context(), d, cut, cfg); err != nil {
 					b.Fatal(err)
