@@ -140,9 +140,9 @@ func BenchmarkTrainEASE(b *testing.B) {
 func BenchmarkLearnBlend(b *testing.B) {
 	d := powerLawDataset(300_000, 100_000, 6_000_000, 3)
 	cut := d.MaxUnix - (d.MaxUnix-d.MinUnix)*15/100
-	for _, fixed := range []bool{false, true} {
-		b.Run(map[bool]string{false: "ease=chosen", true: "ease=fixed"}[fixed], func(b *testing.B) {
-			cfg := TrainConfig{BlendHoldout: 0.15, ChooseEASE: !fixed}
+	for _, choose := range []bool{true, false} {
+		b.Run(map[bool]string{true: "ease=chosen", false: "ease=fixed"}[choose], func(b *testing.B) {
+			cfg := TrainConfig{BlendHoldout: 0.15, ChooseEASE: choose}
 			for b.Loop() {
 				if _, err := learnBlendOnHoldout(b.Context(), d, cut, cfg); err != nil {
 					b.Fatal(err)
