@@ -34,7 +34,7 @@ const (
 	// FeatConversion is log(conversion rate / catalog mean rate), the rate
 	// Beta-smoothed towards the category prior.
 	FeatConversion
-	// FeatEASE is Σ Value(h)·B[h, p] over the user's 50 most recent
+	// FeatEASE is Σ Value(h)·B[h, p] over the user's 100 most recent
 	// products h: EASE's item-item weights (TrainEASE), from each head
 	// product's strongest weights (Model.EASE).
 	FeatEASE
