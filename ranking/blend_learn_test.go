@@ -72,16 +72,14 @@ func TestLearnedBlend_AdaptsToTheData(t *testing.T) {
 		TrendingHalfLife: 72 * 3600e9, RecentHalfLife: 24 * 3600e9}
 	for _, tc := range []struct {
 		name        string
-		worlds      func() []*Dataset
+		worlds      []*Dataset
 		wantPopular bool
 	}{
-		{name: "sparse, popularity only", worlds: func() []*Dataset { return []*Dataset{tasteWorld(t, 4000, 3, 0, 1)} }, wantPopular: true},
-		{name: "dense, taste", worlds: func() []*Dataset {
-			return []*Dataset{tasteWorld(t, 1500, 30, 0.9, 1), tasteWorld(t, 1500, 30, 0.9, 2), tasteWorld(t, 1500, 30, 0.9, 3)}
-		}},
+		{name: "sparse, popularity only", worlds: []*Dataset{tasteWorld(t, 4000, 3, 0, 1)}, wantPopular: true},
+		{name: "dense, taste", worlds: []*Dataset{tasteWorld(t, 1500, 30, 0.9, 1), tasteWorld(t, 1500, 30, 0.9, 2), tasteWorld(t, 1500, 30, 0.9, 3)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			worlds := tc.worlds()
+			worlds := tc.worlds
 			var pop, personal float64
 			for _, d := range worlds {
 				m, err := Train(context.Background(), d, cfg)

@@ -1,6 +1,7 @@
 package ranking
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -183,4 +184,50 @@ func TestEASE_HeadAndDecay(t *testing.T) {
 	if _, err := TrainEASE(context.Background(), d, EASEConfig{Lambda: -1}); err == nil {
 		t.Error("negative λ accepted")
 	}
+}
+
+// TestEASE_ListsKeepTheLargestWeightsWithTheirSigns checks the served
+// lists against the dense matrix: each head product keeps its weights of
+// largest magnitude, negative ones included, with their signs, largest
+// first.
+func TestEASE_ListsKeepTheLargestWeightsWithTheirSigns(t *testing.T) {
+	d, _ := bundleShop(t, 3000, 2)
+	e, err := TrainEASE(context.Background(), d, EASEConfig{Lambda: 20, MaxItems: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k = 8
+	lists := e.Lists(k)
+	n := len(e.Head)
+	negatives := 0
+	for h, i := range e.Head {
+		row := e.B[h*n : (h+1)*n]
+		mags := make([]float64, 0, n)
+		for _, b := range row {
+			if b != 0 {
+				mags = append(mags, math.Abs(b))
+			}
+		}
+		slices.SortFunc(mags, func(a, b float64) int { return cmp.Compare(b, a) })
+		items, ws := lists.Of(i)
+		if len(items) != min(k, len(mags)) {
+			t.Fatalf("product %d: %d weights listed, want %d", i, len(items), min(k, len(mags)))
+		}
+		for c, j := range items {
+			b := row[e.HeadPos(j)]
+			if ws[c] != float32(b) {
+				t.Fatalf("product %d → %d: listed %v, B holds %v", i, j, ws[c], b)
+			}
+			if float32(math.Abs(b)) != float32(mags[c]) {
+				t.Fatalf("product %d: weight %d of the list has magnitude %v, the %d-th largest is %v", i, c, math.Abs(b), c+1, mags[c])
+			}
+			if b < 0 {
+				negatives++
+			}
+		}
+	}
+	if negatives == 0 {
+		t.Error("no negative weight in any list: the test world does not exercise the signs")
+	}
+	t.Logf("%d of %d listed weights negative", negatives, k*n)
 }
