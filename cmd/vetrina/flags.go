@@ -278,7 +278,7 @@ func (f *flags) training(defSnapshot string) trainFlags {
 			snapshot:   f.String("model-snapshot", defSnapshot, "file the ranking model is saved to and loaded from at start (\"\" for none)"),
 			factors:    f.Int("factors", 64, "ALS factors (k)"),
 			iterations: f.Int("iterations", 10, "ALS iterations"),
-			learnBlend: f.Float64("learn-blend", 0.15, "learn the blend's weights on this last fraction of the timeline (costs a second training); 0: equal weights of the standardised features"),
+			learnBlend: f.Float64("learn-blend", 0.10, "learn the blend's weights on this last fraction of the timeline (costs a second training); 0: equal weights of the standardised features"),
 		}
 	})
 	return t

@@ -30,7 +30,7 @@ func BlendCandidate() Candidate {
 					Seed:       1,
 				},
 				EASE:          ranking.EASEConfig{Lambda: p.Get("lambda", 1000), MaxItems: int(p.Get("items", 4000))},
-				BlendHoldout:  0.15 * p.Get("learn", 1),
+				BlendHoldout:  0.10 * p.Get("learn", 1),
 				IndexClusters: -1,
 				Seed:          1,
 			}}
