@@ -8,7 +8,7 @@ import (
 )
 
 // BlendCandidate is the served blend: ranking.Train, its blend learned on
-// the last 15% of the training timeline (purchase labels when there are
+// the last 10% of the training timeline (purchase labels when there are
 // enough), iALS's confidence tuned on validation, scored over the whole
 // catalog by Model.ScoreAll, the scoring the feed uses before its
 // diversity re-rank. Params "learn" 0 gives the equal standardised weights
