@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
@@ -27,6 +28,9 @@ func (s *scanner) reset(data []byte) {
 }
 
 func (s *scanner) ws() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return // the common case: compact JSON
+	}
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -132,6 +136,26 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns the index of the first byte at or after i that is not
+// plainASCII (len(b) if none), eight bytes at a time while it can: a word
+// of printable ASCII without a quote or a backslash has no byte below
+// 0x20, none at or above 0x80, and none equal to either.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		special := (x - ones*0x20) | (q - ones) | (bs - ones) | x
+		if special&highs != 0 {
+			break
+		}
+	}
+	for i < len(b) && plainASCII[b[i]] {
+		i++
+	}
+	return i
+}
+
 // rawString reads a string token and returns its unescaped bytes.
 func (s *scanner) rawString() ([]byte, *Error) {
 	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -141,10 +165,7 @@ func (s *scanner) rawString() ([]byte, *Error) {
 	start := s.pos
 	// Fast path: printable ASCII without escapes (every key and most
 	// values) needs neither the checks below nor UTF-8 validation.
-	i := start
-	for i < len(s.data) && plainASCII[s.data[i]] {
-		i++
-	}
+	i := plainRun(s.data, start)
 	if i < len(s.data) && s.data[i] == '"' {
 		s.pos = i + 1
 		return s.data[start:i], nil
@@ -342,6 +363,9 @@ func (s *scanner) uint() (uint64, *Error) {
 		}
 		return s.parseUint(str)
 	}
+	if n, ok := s.plainUint(); ok {
+		return n, nil
+	}
 	tok, err := s.number()
 	if err != nil {
 		return 0, err
@@ -353,6 +377,29 @@ func (s *scanner) uint() (uint64, *Error) {
 		return 0, s.wrongType("an unsigned integer")
 	}
 	return s.parseUint(tok)
+}
+
+// plainUint reads, in one pass, the common case of an unsigned integer: 1
+// to 19 digits, no leading zero unless alone, then a delimiter or the end.
+// Anything else (a sign, a fraction, an exponent, 20 digits or more, bad
+// input) leaves the position as it was and reports false, for the general
+// path and its errors.
+func (s *scanner) plainUint() (uint64, bool) {
+	b, i := s.data, s.pos
+	var n uint64
+	for ; i < len(b) && i-s.pos < 19; i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			break
+		}
+		n = n*10 + uint64(d)
+	}
+	digits := i - s.pos
+	if digits == 0 || (digits > 1 && b[s.pos] == '0') || (i < len(b) && !delimiter(b[i])) {
+		return 0, false
+	}
+	s.pos = i
+	return n, true
 }
 
 func (s *scanner) parseUint(tok []byte) (uint64, *Error) {
