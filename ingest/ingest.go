@@ -274,6 +274,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		// the others' landing short.
 		var landing sync.WaitGroup
 		landing.Add(n)
+		var released [releaseRebalance + 1]atomic.Int32
 		for topic, parts := range gen.Assignments {
 			if len(parts) == 0 {
 				continue
@@ -302,6 +303,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 				gen.Start(func(gctx context.Context) {
 					defer wg.Done()
 					defer func() {
+						released[pc.released].Add(1)
 						landing.Done()
 						if ctx.Err() != nil {
 							landing.Wait()
@@ -312,5 +314,20 @@ func (in *Ingester) Run(ctx context.Context) error {
 			}
 		}
 		in.log.Info("ingest: joined generation (each partition's resume point at debug level: VETRINA_DEBUG=1)", "group", in.cfg.GroupID, "generation", gen.ID, "partitions", n)
+		if n > 0 {
+			// One line when the generation ends, each partition's at debug level.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				landing.Wait()
+				why := "rebalance"
+				if ctx.Err() != nil {
+					why = "stop"
+				}
+				in.log.Info("ingest: left generation (each partition's release at debug level)", "group", in.cfg.GroupID, "generation", gen.ID, "why", why,
+					"partitions", n, "landed", released[releaseLanded].Load(), "abandoned", released[releaseAbandoned].Load(),
+					"released_at_once", released[releaseRebalance].Load())
+			}()
+		}
 	}
 }

@@ -44,7 +44,20 @@ type partitionConsumer struct {
 	// answered is its last call this partition answered.
 	lander   *lander
 	answered chan struct{}
+	// released says how run gave the partition up, for the generation's
+	// summary line.
+	released release
 }
+
+// release is how a partition was given up.
+type release int
+
+const (
+	releaseNone      release = iota // stopped before resuming
+	releaseLanded                   // at a stop, its batch landed
+	releaseAbandoned                // its batch did not land: read again by the next owner
+	releaseRebalance                // at a rebalance, at once
+)
 
 // run consumes the partition until either ctx (the process) or gctx (the
 // generation) ends.
@@ -145,15 +158,18 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 				// up at once, before the group's timeouts could hand it to
 				// another member while we still write. What was read and
 				// not landed is read again by the next owner.
-				log.Info("ingest: partition released for a rebalance", "abandoned_rows", pc.pending(), "next_offset", pc.wm+1)
+				log.Debug("ingest: partition released for a rebalance", "abandoned_rows", pc.pending(), "next_offset", pc.wm+1)
+				pc.released = releaseRebalance
 				return
 			}
 			// The process is stopping: land what was read, within
 			// FlushTimeout of the stop, unless a rebalance starts meanwhile.
 			if pc.flush(landCtx) {
-				log.Info("ingest: partition released", "next_offset", pc.next)
+				log.Debug("ingest: partition released", "next_offset", pc.next)
+				pc.released = releaseLanded
 			} else {
 				log.Warn("ingest: partition released with its batch abandoned; it will be read again", "from_offset", pc.wm+1)
+				pc.released = releaseAbandoned
 			}
 			return
 		}

@@ -436,7 +436,7 @@ func crashRun(t *testing.T, cc crashCase) {
 	if dl != uint64(res.bad) {
 		t.Errorf("dead letters: %d, want %d", dl, res.bad)
 	}
-	if !strings.Contains(final.output(), "partition released") {
+	if out := final.output(); !strings.Contains(out, "left generation") || !strings.Contains(out, "why=stop") || !strings.Contains(out, "abandoned=0") {
 		t.Errorf("final ingester did not release its partitions cleanly on SIGTERM:\n%s", final.output())
 	}
 	t.Logf("produced %v (distinct events; live versions) and %d malformed messages", want, res.bad)
