@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vetrina/vetrina/event"
@@ -87,49 +86,12 @@ func (s *Store) Lives(ctx context.Context) ([]event.Live, error) {
 	return out, nil
 }
 
-// RowCount returns count() of a table: cheap, ClickHouse answers it from
-// part metadata.
+// RowCount returns count() of a table (current releases answer it from
+// the parts' metadata; 18.16 reads a column).
 func (s *Store) RowCount(ctx context.Context, table Table) (uint64, error) {
 	var n uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+"."+table.Name()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s.%s: %w", s.db, table.Name(), err)
-	}
-	return n, nil
-}
-
-// PartRows returns the rows in the active parts of tables on this server:
-// what count() of each returns summed, read from the parts' metadata in
-// system.parts (ClickHouse 18.16 answers count() by reading a column).
-func (s *Store) PartRows(ctx context.Context, tables ...Table) (uint64, error) {
-	if len(tables) == 0 {
-		return 0, nil
-	}
-	args := []any{s.db}
-	marks := make([]string, len(tables))
-	for i, t := range tables {
-		marks[i] = "?"
-		args = append(args, t.Name())
-	}
-	var n uint64
-	q := "SELECT toUInt64(sum(rows)) FROM system.parts WHERE active AND database = ? AND table IN (" + strings.Join(marks, ", ") + ")"
-	if err := s.conn.QueryRow(ctx, q, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("rows of %d tables of %s in system.parts: %w", len(tables), s.db, err)
-	}
-	return n, nil
-}
-
-// TotalRows returns the sum of count() over tables, in one query.
-func (s *Store) TotalRows(ctx context.Context, tables ...Table) (uint64, error) {
-	if len(tables) == 0 {
-		return 0, nil
-	}
-	parts := make([]string, len(tables))
-	for i, t := range tables {
-		parts[i] = "(SELECT count() FROM " + s.db + "." + t.Name() + ")"
-	}
-	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT toUInt64("+strings.Join(parts, " + ")+")").Scan(&n); err != nil {
-		return 0, fmt.Errorf("count rows of %d tables in %s: %w", len(tables), s.db, err)
 	}
 	return n, nil
 }

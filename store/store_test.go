@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -81,25 +80,6 @@ func TestInsert_OneBatchIsOnePart(t *testing.T) {
 		t.Fatalf("RecentEventIDs after 4990 gave %d ids, want 9", len(ids))
 	}
 
-	// PartRows reads system.parts: the same as count(), over parts.
-	var more store.ChatRows
-	for i := range 7 {
-		more.Add(&event.Chat{EventID: "c" + strconv.Itoa(i), TS: base, UserID: 1, LiveID: 2, InfluencerID: 3, Text: "hi"}, 0, int64(i))
-	}
-	if err := st.Insert(ctx, &more); err != nil {
-		t.Fatal(err)
-	}
-	got, err := st.PartRows(ctx, store.TableViews, store.TableChats, store.TablePurchases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := st.TotalRows(ctx, store.TableViews, store.TableChats, store.TablePurchases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != 5007 || want != 5007 {
-		t.Fatalf("PartRows %d, TotalRows %d, want 5007", got, want)
-	}
 }
 
 func countParts(t *testing.T, addr, db, table string) int {
