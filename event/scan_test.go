@@ -74,7 +74,7 @@ func TestPlainUintMatchesTheGeneralPath(t *testing.T) {
 		case ok && (n != want || fast.pos != general.pos):
 			t.Fatalf("%q: read %d up to %d, the general path %d up to %d", c, n, fast.pos, want, general.pos)
 		case !ok && err == nil && perr == nil && tok != nil && len(tok) <= 19 && tok[0] != '-' && validNumber(tok) &&
-			strconv.Itoa(int(want)) == string(tok):
+			strconv.FormatUint(want, 10) == string(tok):
 			t.Fatalf("%q: declined a plain integer the general path reads as %d", c, want)
 		}
 	}
