@@ -155,7 +155,7 @@ type ingester struct {
 	// landed is the rows it inserted into the event tables and
 	// dead_letters so far, from its metrics (0 if unknown).
 	landed func() uint64
-	stop    func()
+	stop   func()
 }
 
 // startIngester starts the ingester of the end-to-end phase, its peak RSS
