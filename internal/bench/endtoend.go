@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 	"github.com/vetrina/vetrina/ingest"
 	"github.com/vetrina/vetrina/internal/chserver"
@@ -186,38 +187,17 @@ func startIngester(ctx context.Context, cfg Config, broker, group, brokerAddr, c
 		var once sync.Once
 		return &ingester{ready: in.Ready, exited: func() error { return nil }, peakRSS: func() uint64 { return PeakRSS("self") }, cpu: func() float64 { return CPUSeconds("self") },
 			inserts: func() uint64 {
-				mfs, err := reg.Gather()
-				if err != nil {
-					return 0
-				}
-				var n uint64
-				for _, mf := range mfs {
-					if mf.GetName() == insertsMetric {
-						for _, m := range mf.GetMetric() {
-							n += m.GetHistogram().GetSampleCount()
-						}
-					}
-				}
-				return n
+				return gatherSum(reg, insertsMetric, func(m *dto.Metric) float64 { return float64(m.GetHistogram().GetSampleCount()) })
 			},
 			landed: func() uint64 {
-				mfs, err := reg.Gather()
-				if err != nil {
-					return 0
-				}
-				var n float64
-				for _, mf := range mfs {
-					if mf.GetName() == insertedMetric {
-						for _, m := range mf.GetMetric() {
-							for _, l := range m.GetLabel() {
-								if l.GetName() == "table" && landedTables[l.GetValue()] {
-									n += m.GetCounter().GetValue()
-								}
-							}
+				return gatherSum(reg, insertedMetric, func(m *dto.Metric) float64 {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "table" && landedTables[l.GetValue()] {
+							return m.GetCounter().GetValue()
 						}
 					}
-				}
-				return uint64(n)
+					return 0
+				})
 			},
 			stop: func() {
 				once.Do(func() {
@@ -297,9 +277,52 @@ var landedTables = map[string]bool{
 	store.TableViews.Name(): true, store.TableChats.Name(): true, store.TablePurchases.Name(): true, store.TableDeadLetters.Name(): true,
 }
 
+// gatherSum sums value over the metrics of family name in reg (0 if it
+// cannot be gathered).
+func gatherSum(reg *prometheus.Registry, name string, value func(*dto.Metric) float64) uint64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += value(m)
+			}
+		}
+	}
+	return uint64(n)
+}
+
 // scrapeLanded sums insertedMetric over landedTables on a Prometheus text
 // endpoint (0 if unavailable).
 func scrapeLanded(url string) uint64 {
+	return scrapeSum(url, func(line string) (string, bool) {
+		rest, ok := strings.CutPrefix(line, insertedMetric+`{table="`)
+		if !ok {
+			return "", false
+		}
+		table, value, ok := strings.Cut(rest, `"} `)
+		return value, ok && landedTables[table]
+	})
+}
+
+// scrapeCount sums the _count samples of histogram name on a Prometheus
+// text endpoint (0 if unavailable).
+func scrapeCount(url, name string) uint64 {
+	return scrapeSum(url, func(line string) (string, bool) {
+		if !strings.HasPrefix(line, name+"_count") {
+			return "", false
+		}
+		i := strings.LastIndexByte(line, ' ')
+		return line[i+1:], i >= 0
+	})
+}
+
+// scrapeSum sums the samples of a Prometheus text endpoint whose lines
+// sample selects (returning the value's text), 0 if it is unavailable.
+func scrapeSum(url string, sample func(line string) (string, bool)) uint64 {
 	resp, err := http.Get(url)
 	if err != nil {
 		return 0
@@ -309,43 +332,11 @@ func scrapeLanded(url string) uint64 {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, insertedMetric+`{table="`)
-		if !ok {
-			continue
-		}
-		table, value, ok := strings.Cut(rest, `"} `)
-		if !ok || !landedTables[table] {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			n += v
-		}
-	}
-	return uint64(n)
-}
-
-// scrapeCount sums the _count samples of histogram name on a Prometheus
-// text endpoint (0 if unavailable).
-func scrapeCount(url, name string) uint64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var n uint64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"_count") {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i >= 0 {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				n += uint64(v)
+		if v, ok := sample(sc.Text()); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				n += f
 			}
 		}
 	}
-	return n
+	return uint64(n)
 }
