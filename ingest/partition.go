@@ -38,8 +38,13 @@ type partitionConsumer struct {
 	highWater, landed atomic.Int64
 	partLabel         string
 	// buffered is the bytes of the messages in the batch (Ingester.buffered
-	// holds the sum over partitions).
-	buffered int64
+	// holds the sum over partitions). The shared counters (that sum and the
+	// consumed messages) are updated once per fetch, not per message: the
+	// cores would otherwise pass their cache line back and forth at every
+	// message; unshared and uncounted are what they still lack.
+	buffered  int64
+	unshared  int64
+	uncounted int
 	// lander inserts the batches of the topic's partitions together;
 	// answered is its last call this partition answered.
 	lander   *lander
@@ -70,7 +75,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 	defer in.partitions.Add(-1)
 	// What was read and not landed is given back to the budget however
 	// the partition ends.
-	defer func() { in.buffered.Add(-pc.buffered) }()
+	defer func() { pc.share(); in.buffered.Add(-pc.buffered) }()
 	pc.partLabel = strconv.Itoa(int(pc.partition))
 	log := in.log.With("topic", pc.topic, "partition", pc.partition)
 
@@ -125,6 +130,7 @@ func (pc *partitionConsumer) run(ctx, gctx context.Context) {
 					linger.Stop()
 				}
 			}
+			pc.share()
 			pc.updateLag()
 			select {
 			case free <- c:
@@ -231,7 +237,7 @@ func (pc *partitionConsumer) pending() int { return pc.rows.Len() + pc.dl.Len() 
 // inserts its batch now.
 func (pc *partitionConsumer) overBudget() bool {
 	in := pc.in
-	if in.buffered.Load() <= int64(in.cfg.MaxBufferedBytes) || pc.pending() == 0 {
+	if in.buffered.Load()+pc.unshared <= int64(in.cfg.MaxBufferedBytes) || pc.pending() == 0 {
 		return false
 	}
 	share := int64(in.cfg.MaxBufferedBytes) / max(1, in.partitions.Load())
@@ -248,6 +254,17 @@ func (pc *partitionConsumer) maxArena() int {
 	return max(64<<10, min(2*in.cfg.FetchBytes, share/8))
 }
 
+// share adds what the partition read since it last did to the shared
+// counters.
+func (pc *partitionConsumer) share() {
+	if pc.uncounted == 0 {
+		return
+	}
+	pc.in.buffered.Add(pc.unshared)
+	pc.consumed.Add(float64(pc.uncounted))
+	pc.unshared, pc.uncounted = 0, 0
+}
+
 // process decodes one message into the batch or the dead letters.
 func (pc *partitionConsumer) process(msg *record) {
 	if msg.offset < pc.next {
@@ -255,8 +272,8 @@ func (pc *partitionConsumer) process(msg *record) {
 	}
 	n := int64(len(msg.value))
 	pc.buffered += n
-	pc.in.buffered.Add(n)
-	pc.consumed.Add(1)
+	pc.unshared += n
+	pc.uncounted++
 	pc.batchMax = msg.offset
 	pc.next = msg.offset + 1
 	id, ts, err := pc.dec.Decode(msg.value)
@@ -292,6 +309,7 @@ func (pc *partitionConsumer) process(msg *record) {
 // whether the batch landed.
 func (pc *partitionConsumer) flush(ctx context.Context) bool {
 	in := pc.in
+	pc.share()
 	pc.first = time.Time{}
 	if pc.batchMax < 0 {
 		return true
