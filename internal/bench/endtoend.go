@@ -299,11 +299,16 @@ func gatherSum(reg *prometheus.Registry, name string, value func(*dto.Metric) fl
 // endpoint (0 if unavailable).
 func scrapeLanded(url string) uint64 {
 	return scrapeSum(url, func(line string) (string, bool) {
-		rest, ok := strings.CutPrefix(line, insertedMetric+`{table="`)
+		rest, ok := strings.CutPrefix(line, insertedMetric+"{")
 		if !ok {
 			return "", false
 		}
-		table, value, ok := strings.Cut(rest, `"} `)
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			return "", false
+		}
+		_, table, ok := strings.Cut(labels, `table="`)
+		table, _, _ = strings.Cut(table, `"`)
 		return value, ok && landedTables[table]
 	})
 }
