@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -132,9 +131,8 @@ func appendAll(b driver.Batch, first int, cols ...any) error {
 // about to be reused) and allocates nothing once the arena has grown, and
 // the collector neither allocates nor scans a string per row of a batch.
 type strCol struct {
-	buf   []byte
-	end   []uint32
-	views []string // strings' result, reused
+	buf []byte
+	end []uint32
 }
 
 func (c *strCol) add(v string) {
@@ -155,23 +153,22 @@ func (c *strCol) at(i int) string {
 
 func (c *strCol) reset() {
 	c.buf, c.end = c.buf[:0], c.end[:0]
-	clear(c.views) // no reference kept to an arena that may be replaced
-	c.views = c.views[:0]
 }
 
-// strings returns the values as strings sharing the arena, for the
-// driver, which copies them: valid until the next add or reset.
+// strings returns the values as strings sharing the arena, for the driver,
+// which copies them: valid until the next add or reset. The slice is new
+// and dropped after the insert: kept with each batch, slices of strings
+// were megabytes of pointers for the collector to scan at every cycle.
 func (c *strCol) strings() []string {
-	c.views = slices.Grow(c.views[:0], len(c.end))[:len(c.end)]
+	views := make([]string, len(c.end))
 	start := uint32(0)
 	for i, e := range c.end {
-		c.views[i] = ""
 		if e > start {
-			c.views[i] = unsafe.String(&c.buf[start], int(e-start))
+			views[i] = unsafe.String(&c.buf[start], int(e-start))
 		}
 		start = e
 	}
-	return c.views
+	return views
 }
 
 // eventCols are the columns shared by the three event tables.

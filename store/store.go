@@ -115,6 +115,11 @@ func Open(cfg Config) (*Store, error) {
 		// this size (still one block, one part): each connection keeps a
 		// buffer this large, not one as large as its largest insert.
 		MaxCompressionBuffer: 1 << 20,
+		// A connection's send buffers grow to an insert's largest column
+		// (megabytes); kept by every idle connection of the pool they were
+		// a sixth of the ingester's live heap, which under its memory limit
+		// set how often the collector ran. Dropped after each query.
+		FreeBufOnConnRelease: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)

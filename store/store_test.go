@@ -2,7 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +84,145 @@ func TestInsert_OneBatchIsOnePart(t *testing.T) {
 		t.Fatalf("RecentEventIDs after 4990 gave %d ids, want 9", len(ids))
 	}
 
+}
+
+// An insert cut off while its block is on the wire lands nothing, and the
+// same rows sent again land whole: the lander's recovery and the exactly-once
+// rules rest on this. The connection goes through a proxy that severs it
+// after a given number of bytes, as a network fault or the ingester's crash
+// would. (An INSERT sent as several blocks is not atomic so: ClickHouse 18.16
+// writes the blocks it had when the connection drops.)
+func TestInsert_CutOffMidBlockLandsNothing(t *testing.T) {
+	owner, cfg := testenv.Store(t)
+	px := newProxy(t, cfg.Addr)
+	st, err := store.Open(store.Config{Addr: px.addr, Database: cfg.Database})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if _, err := st.Watermarks(ctx, store.TableViews); err != nil { // the connection is open
+		t.Fatal(err)
+	}
+	var rows store.ViewRows
+	for i := range 100_000 {
+		v := event.View{EventID: fmt.Sprintf("%016x-%d", uint64(i)*0x9e3779b97f4a7c15, i), TS: time.Now(), UserID: uint64(i), ProductID: 2, Surface: "feed"}
+		rows.Add(&v, int32(i%3), int64(i))
+	}
+	px.severAfter(1 << 20)
+	if err := st.Insert(ctx, &rows); err == nil {
+		t.Fatal("an insert whose connection was severed after 1 MiB succeeded")
+	}
+	if px.forwarded() < 1<<20 {
+		t.Fatalf("the proxy forwarded %d bytes: the connection was severed before the insert's data", px.forwarded())
+	}
+	// Give the server time to act on the closed connection, then look.
+	time.Sleep(time.Second)
+	if n, _, err := owner.Origins(ctx, store.TableViews); err != nil || n != 0 {
+		t.Fatalf("%d rows of the cut-off insert landed (%v), want 0", n, err)
+	}
+	if parts := countParts(t, cfg.Addr, cfg.Database, "views"); parts != 0 {
+		t.Fatalf("the cut-off insert left %d parts, want 0", parts)
+	}
+	if err := st.Insert(ctx, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if n, unique, err := owner.Origins(ctx, store.TableViews); err != nil || n != 100_000 || unique != 100_000 {
+		t.Fatalf("after the retry %d rows from %d places (%v), want 100000 of each", n, unique, err)
+	}
+}
+
+// proxy forwards TCP connections to a server. Once told to sever after n
+// bytes, it closes the connections open through it when n more bytes have
+// gone from the client to the server; later connections are forwarded
+// again.
+type proxy struct {
+	addr   string
+	mu     sync.Mutex
+	conns  []net.Conn
+	budget int64 // bytes left before severing; -1: not armed
+	sent   int64 // bytes forwarded to the server since armed
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := &proxy{addr: ln.Addr().String(), budget: -1}
+	t.Cleanup(func() { ln.Close(); px.sever() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			px.mu.Lock()
+			px.conns = append(px.conns, c, s)
+			px.mu.Unlock()
+			go px.toServer(c, s)
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return px
+}
+
+func (px *proxy) toServer(c, s net.Conn) {
+	defer s.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			px.mu.Lock()
+			if px.budget >= 0 && int64(n) > px.budget {
+				n = int(px.budget)
+			}
+			if px.budget >= 0 {
+				px.budget -= int64(n)
+				px.sent += int64(n)
+			}
+			cut := px.budget == 0
+			px.mu.Unlock()
+			if _, werr := s.Write(buf[:n]); werr != nil {
+				return
+			}
+			if cut {
+				px.sever()
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (px *proxy) severAfter(n int64) {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	px.budget, px.sent = n, 0
+}
+
+func (px *proxy) forwarded() int64 {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	return px.sent
+}
+
+func (px *proxy) sever() {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	for _, c := range px.conns {
+		c.Close()
+	}
+	px.conns = nil
+	px.budget = -1
 }
 
 func countParts(t *testing.T, addr, db, table string) int {
