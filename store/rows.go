@@ -78,7 +78,6 @@ type origin struct {
 	Partition  []uint32
 	Offset     []uint64
 	IngestedAt time.Time // one value for the whole batch: one part per insert
-	ingested   []int64   // Unix seconds: no pointer per row for the collector to scan
 }
 
 func (o *origin) add(partition int32, offset int64) {
@@ -109,12 +108,14 @@ func (o *origin) appendOrigin(b driver.Batch, first int) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	sec := at.Unix()
-	o.ingested = o.ingested[:0]
-	for range o.Partition {
-		o.ingested = append(o.ingested, sec)
+	// Unix seconds (no pointer per row for the collector to scan), in a
+	// slice dropped after the insert: kept with each batch, it was memory
+	// the collector counted in every partition.
+	ingested := make([]int64, len(o.Partition))
+	for i := range ingested {
+		ingested[i] = at.Unix()
 	}
-	return appendAll(b, first, o.Partition, o.Offset, o.ingested)
+	return appendAll(b, first, o.Partition, o.Offset, ingested)
 }
 
 func appendAll(b driver.Batch, first int, cols ...any) error {
