@@ -112,13 +112,14 @@ func Open(cfg Config) (*Store, error) {
 		ConnMaxLifetime: time.Hour,
 		Compression:     comp,
 		// An insert's block is encoded, compressed and sent in pieces of
-		// this size (still one block, one part): each connection keeps a
-		// buffer this large, not one as large as its largest insert.
+		// about this size, a column at a time (still one block, one part):
+		// a connection's buffers grow to its largest column, not to its
+		// largest insert.
 		MaxCompressionBuffer: 1 << 20,
-		// A connection's send buffers grow to an insert's largest column
-		// (megabytes); kept by every idle connection of the pool they were
-		// a sixth of the ingester's live heap, which under its memory limit
-		// set how often the collector ran. Dropped after each query.
+		// Even so (megabytes each), kept by every idle connection of the
+		// pool those buffers were a sixth of the ingester's live heap,
+		// which under its memory limit set how often the collector ran.
+		// Dropped after each query.
 		FreeBufOnConnRelease: true,
 	})
 	if err != nil {
