@@ -40,10 +40,10 @@ type cand struct {
 // strongest EASE scores of the user's recent products, the products that
 // sold most in the weeks ahead of this date a year ago, and the
 // products on air. Neither the user's history nor out-of-stock products
-// become candidates. It returns the products on air (influencer by product
-// ID) and a few fresh products of the top categories for splice, kept
-// in sc.fresh.
-func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Time, sc *scratch) (onAir map[uint64]uint64, fresh []int32) {
+// become candidates. It returns the products on air (as the model's
+// items, with their influencer) and a few fresh products of the top
+// categories for splice, kept in sc.fresh.
+func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Time, sc *scratch) (onAir []onAirItem, fresh []int32) {
 	// The history is marked first: from then on one lookup says "already
 	// a candidate or excluded".
 	for _, i := range usr.exclude {
@@ -111,11 +111,9 @@ func (r *Ranker) feedCandidates(m *Model, usr *user, userID uint64, now time.Tim
 	for _, i := range m.seasonTop {
 		add(i)
 	}
-	onAir = r.lives.OnAir(now)
-	for id := range onAir {
-		if i, ok := m.Data.ItemIndex(id); ok {
-			add(i)
-		}
+	onAir = r.lives.onAirItems(now, m)
+	for _, o := range onAir {
+		add(o.item)
 	}
 	fresh = sc.fresh[:0]
 	h := maphash.Comparable(r.seed, userID) // per-user rotation through the fresh products

@@ -10,7 +10,7 @@ import (
 // of sc.ids (feedCandidates), adds the live boost to those on air, and
 // normalises the scores to [0, 1] as rerank's relevance. The candidates
 // live in sc, in the order of sc.ids.
-func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch) []cand {
+func (m *Model) scoreCandidates(usr *user, onAir []onAirItem, sc *scratch) []cand {
 	var x32 []float32
 	if m.Index != nil && usr.x != nil {
 		x32 = grow(&sc.x32, len(usr.x))
@@ -40,10 +40,10 @@ func (m *Model) scoreCandidates(usr *user, onAir map[uint64]uint64, sc *scratch)
 		}
 		c.score = m.Blend.ScoreWith(w, &c.f)
 	}
-	for id, inf := range onAir {
-		if i, ok := m.Data.ItemIndex(id); ok && sc.seen(i) {
+	for _, o := range onAir {
+		if i := o.item; sc.seen(i) {
 			if k := sc.slot[i].cand; int(k) < len(cands) && cands[k].item == i {
-				cands[k].live = inf
+				cands[k].live = o.influencer
 				cands[k].score += m.Blend.LiveBoost
 			}
 		}

@@ -141,8 +141,8 @@ type Lives struct {
 	mu     sync.RWMutex
 	window int64
 	onAir  map[uint64]liveShow // by product
-	// snap is the last OnAir answer, reused within its second unless a
-	// product came on air since (added).
+	// snap is the products on air at the last second asked, reused within
+	// that second unless a product came on air since (added).
 	snap  atomic.Pointer[onAirSnap]
 	added atomic.Bool
 }
@@ -150,6 +150,20 @@ type Lives struct {
 type onAirSnap struct {
 	sec int64
 	m   map[uint64]uint64
+	// resolved is m as items of a model, made once per snapshot and model
+	// rather than looked up in the model's item index by every request.
+	resolved atomic.Pointer[onAirItems]
+}
+
+// onAirItem is a product on air as an item of a model, with its influencer.
+type onAirItem struct {
+	item       int32
+	influencer uint64
+}
+
+type onAirItems struct {
+	model *Model
+	items []onAirItem
 }
 
 type liveShow struct {
@@ -178,17 +192,33 @@ func (l *Lives) Record(ev Event) {
 	}
 }
 
-// OnAir returns the products on air at now, with their influencer. The map
-// is shared between the calls of one second: callers must not change it.
-func (l *Lives) OnAir(now time.Time) map[uint64]uint64 {
+// onAirItems returns the products on air at now that m knows, as its
+// items, with their influencer. The slice is shared between the calls of
+// one second: callers must not change it.
+func (l *Lives) onAirItems(now time.Time, m *Model) []onAirItem {
+	s := l.snapAt(now)
+	if r := s.resolved.Load(); r != nil && r.model == m {
+		return r.items
+	}
+	items := make([]onAirItem, 0, len(s.m))
+	for id, inf := range s.m {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			items = append(items, onAirItem{i, inf})
+		}
+	}
+	s.resolved.Store(&onAirItems{model: m, items: items})
+	return items
+}
+
+func (l *Lives) snapAt(now time.Time) *onAirSnap {
 	sec := now.Unix()
 	if s := l.snap.Load(); s != nil && s.sec == sec && !l.added.Load() {
-		return s.m
+		return s
 	}
 	l.added.Store(false)
-	out := l.onAirAt(sec)
-	l.snap.Store(&onAirSnap{sec: sec, m: out})
-	return out
+	s := &onAirSnap{sec: sec, m: l.onAirAt(sec)}
+	l.snap.Store(s)
+	return s
 }
 
 func (l *Lives) onAirAt(sec int64) map[uint64]uint64 {
