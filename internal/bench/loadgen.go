@@ -2,11 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -88,19 +85,32 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 			return LoadResult{}, err
 		}
 	}
-	tr := &http.Transport{MaxIdleConns: cfg.Workers, MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	// One connection per worker, kept between the warm-up and the load.
+	getters := make([]*getter, cfg.Workers)
+	for w := range getters {
+		g, err := newGetter(cfg.URL, 10*time.Second)
+		if err != nil {
+			return LoadResult{}, err
+		}
+		getters[w] = g
+	}
+	defer func() {
+		for _, g := range getters {
+			if g.conn != nil {
+				g.conn.Close()
+			}
+		}
+	}()
 	if cfg.Warmup > 0 {
-		if _, err := run(ctx, client, cfg, cfg.Warmup, rec); err != nil {
+		if _, err := run(ctx, getters, cfg, cfg.Warmup, rec); err != nil {
 			return LoadResult{}, err
 		}
 	}
-	return run(ctx, client, cfg, cfg.Duration, rec)
+	return run(ctx, getters, cfg, cfg.Duration, rec)
 }
 
-// run sends cfg.Rate requests per second for d.
-func run(ctx context.Context, client *http.Client, cfg LoadConfig, d time.Duration, rec *recentUsers) (LoadResult, error) {
+// run sends cfg.Rate requests per second for d, one worker per getter.
+func run(ctx context.Context, getters []*getter, cfg LoadConfig, d time.Duration, rec *recentUsers) (LoadResult, error) {
 	total := int(cfg.Rate * d.Seconds())
 	lat := make([]int64, total)
 	var errs, picks, next atomic.Int64
@@ -108,11 +118,12 @@ func run(ctx context.Context, client *http.Client, cfg LoadConfig, d time.Durati
 	auth := "Bearer " + cfg.Token
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := range cfg.Workers {
+	for w, g := range getters {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
+			var target []byte
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= total || ctx.Err() != nil {
@@ -132,7 +143,9 @@ func run(ctx context.Context, client *http.Client, cfg LoadConfig, d time.Durati
 						picks.Add(1)
 					}
 				}
-				if err := get(ctx, client, cfg.URL+"/v1/feed?user_id="+strconv.FormatUint(user, 10)+"&limit=20", auth); err != nil {
+				target = strconv.AppendUint(append(target[:0], "/v1/feed?user_id="...), user, 10)
+				target = append(target, "&limit=20"...)
+				if err := g.get(ctx, target, auth); err != nil {
 					errs.Add(1)
 				}
 				lat[i] = time.Since(due).Microseconds()
@@ -156,26 +169,6 @@ func run(ctx context.Context, client *http.Client, cfg LoadConfig, d time.Durati
 	slices.Sort(lat)
 	res.Latencies = lat
 	return res, nil
-}
-
-// get sends one feed request and reads the whole answer; anything but a
-// 200 is an error.
-func get(ctx context.Context, client *http.Client, url, auth string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", auth)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = errors.New(resp.Status)
-	}
-	return err
 }
 
 // recentUsers remembers the users of the latest events in the stream, so

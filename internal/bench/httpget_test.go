@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The generator's client reads every kind of answer net/http's server
+// gives, over one kept-alive connection, and reports anything but a 200.
+func TestGetter_ReadsEachAnswerWhole(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t" {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		body := strings.Repeat("x", n)
+		switch r.URL.Query().Get("mode") {
+		case "length":
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			_, _ = w.Write([]byte(body))
+		case "chunked": // net/http chunks a body it cannot size, flushed in pieces
+			for i := 0; i < n; i += 1000 {
+				_, _ = w.Write([]byte(body[i:min(n, i+1000)]))
+				w.(http.Flusher).Flush()
+			}
+		case "close":
+			w.Header().Set("Connection", "close")
+			_, _ = w.Write([]byte(body))
+		case "missing":
+			http.NotFound(w, r)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	g, err := newGetter(srv.URL, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	get := func(q, auth string) error { return g.get(ctx, []byte("/v1/feed?"+q), auth) }
+	for _, q := range []string{"mode=length&n=0", "mode=length&n=70000", "mode=chunked&n=1", "mode=chunked&n=70000", "mode=length&n=3"} {
+		if err := get(q, "Bearer t"); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 5 kept-alive requests, want 1", n)
+	}
+	if err := get("mode=missing", "Bearer t"); !errors.Is(err, errNotOK) || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("a 404 gave %v, want an error naming it", err)
+	}
+	if err := get("mode=length&n=5", "Bearer nope"); !errors.Is(err, errNotOK) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a 401 gave %v, want an error naming it", err)
+	}
+	if err := get("mode=close&n=10", "Bearer t"); err != nil {
+		t.Fatalf("an answer closing its connection: %v", err)
+	}
+	if err := get("mode=length&n=10", "Bearer t"); err != nil {
+		t.Fatalf("after a closed connection: %v", err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2 (one more after Connection: close)", n)
+	}
+}
+
+// A server that stops answering midway fails the request within the
+// timeout, and the next request dials again.
+func TestGetter_FailsAndRedials(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := accepted.Add(1)
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				if n == 1 { // half an answer, then silence
+					_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"))
+					time.Sleep(2 * time.Second)
+					return
+				}
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				time.Sleep(2 * time.Second)
+			}()
+		}
+	}()
+	g, err := newGetter("http://"+ln.Addr().String(), 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := g.get(context.Background(), []byte("/"), "Bearer t"); err == nil {
+		t.Fatal("a truncated answer succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the truncated answer took %v to fail, want the 300ms timeout", d)
+	}
+	if err := g.get(context.Background(), []byte("/"), "Bearer t"); err != nil {
+		t.Fatalf("after a failure: %v", err)
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+	if _, err := newGetter("https://example.com", time.Second); err == nil {
+		t.Fatal("an https URL was accepted")
+	}
+}
+
+// The open-loop load sends its rate for its duration over the getters and
+// counts answers that are not a 200 as errors.
+func TestLoad_SendsTheRateAndCountsErrors(t *testing.T) {
+	var served, failing atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/feed" || r.URL.Query().Get("limit") != "20" || r.URL.Query().Get("user_id") == "" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if served.Add(1)%10 == 0 && failing.Load() == 1 {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	cfg := LoadConfig{URL: srv.URL, Token: "t", Rate: 400, Duration: time.Second, Users: 1000, Workers: 16}
+	res, err := Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 400 || len(res.Latencies) != 400 || res.Errors != 0 {
+		t.Fatalf("%d requests, %d latencies, %d errors; want 400, 400, 0", res.Requests, len(res.Latencies), res.Errors)
+	}
+	if res.Achieved < 200 || res.Achieved > 410 { // a busy machine may finish late, never early
+		t.Fatalf("achieved %.0f/s of 400/s", res.Achieved)
+	}
+	failing.Store(1)
+	res, err = Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors < 35 || res.Errors > 45 {
+		t.Fatalf("%d errors with every tenth answer a 503, want about 40", res.Errors)
+	}
+}
