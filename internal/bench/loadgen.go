@@ -36,8 +36,9 @@ type LoadConfig struct {
 	UnknownShare, SessionShare float64
 	Brokers, Topics            []string
 	Seed                       uint64
-	// Workers are the goroutines sending requests (default 512): enough
-	// that a slow period does not leave requests waiting for a worker.
+	// Workers are the goroutines sending requests, each over a kept-alive
+	// connection of its own (default 512): enough that a slow period does
+	// not leave requests waiting for a worker.
 	Workers int
 }
 
