@@ -20,8 +20,8 @@ import (
 // connection and their hand-offs), a third of what the server spends.
 // getter writes the request from one buffer and reads the status line,
 // the headers it needs and the body (Content-Length or chunked) with no
-// allocation once warm. Any failure closes the connection; the next
-// request dials again.
+// allocation once warm. A failure other than a whole answer that is not
+// a 200 closes the connection; the next request dials again.
 type getter struct {
 	host    string // host:port
 	timeout time.Duration

@@ -168,3 +168,57 @@ func TestLoad_SendsTheRateAndCountsErrors(t *testing.T) {
 		t.Fatalf("%d errors with every tenth answer a 503, want about 40", res.Errors)
 	}
 }
+
+// Once its connection is open, a request allocates nothing, whether the
+// answer is sized or chunked: the generator's cost per request stays
+// small beside the server's.
+func TestGetter_AllocatesNothingOnceWarm(t *testing.T) {
+	for _, answer := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { // a server that allocates nothing per request either
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf, out := make([]byte, 4096), []byte(answer)
+			var tail [4]byte // the last bytes read: a request may come in pieces
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				for _, b := range buf[:n] {
+					tail = [4]byte{tail[1], tail[2], tail[3], b}
+				}
+				if tail == [4]byte{'\r', '\n', '\r', '\n'} {
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		g, err := newGetter("http://"+ln.Addr().String(), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := []byte("/v1/feed?user_id=1&limit=20")
+		get := func() {
+			if err := g.get(context.Background(), target, "Bearer t"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		get() // dial
+		if n := testing.AllocsPerRun(200, get); n != 0 {
+			t.Errorf("%d allocations per request once warm, want 0 (answer %q)", int(n), answer)
+		}
+		g.conn.Close()
+		ln.Close()
+	}
+}
