@@ -433,14 +433,9 @@ type scratch struct {
 	// items' neighbour and EASE scores, for selectTop.
 	selNb, selEase []scored
 	selCand        []scored // keepStrongest's
-	// rerank's: each candidate's brand slot, the brands, their count on
-	// the page, the order.
-	slots  []int32
-	brands []uint64
-	slotOf map[uint64]int32 // brand → its slot in brands
-	onPage []int32
-	order  []*cand
-	usr    user // the request's user
+	rr             rerankScratch
+	order          []*cand
+	usr            user // the request's user
 }
 
 // nbScore is an item's neighbour and EASE features and the recent product

@@ -2,46 +2,40 @@ package ranking
 
 import (
 	"math"
+	"slices"
 )
 
 // rerank orders candidates by maximal marginal relevance, at most
-// MaxPerBrand products of a brand per page, down to depth.
+// MaxPerBrand products of a brand per page, down to depth: each step takes
+// the candidate of highest Relevance·rel − (1−Relevance)·maxSim, where
+// maxSim is its greatest similarity to a product already taken (0.5 for
+// the same category, 0.5 for the same brand), one under its brand's cap
+// if there is any, the first of equals.
+//
+// Each candidate's value is kept in a compact array and computed again
+// only when a product of its brand or category is taken, from what the
+// taken products' brands, categories and (category, brand) pairs cover:
+// a step reads three small arrays per candidate instead of the
+// candidates themselves twice. The order is exactly the exhaustive one's.
 // The result lives in sc until the request is done.
 func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 	out := sc.order[:0]
-	// Each candidate's brand gets a small slot number once, so that the
-	// page's count of a brand is an array read in the loops below.
-	slots := grow(&sc.slots, len(cands))
-	brands := sc.brands[:0]
-	if sc.slotOf == nil {
-		sc.slotOf = map[uint64]int32{}
-	}
-	clear(sc.slotOf)
-	for k := range cands {
-		j, ok := sc.slotOf[cands[k].brand]
-		if !ok {
-			j = int32(len(brands))
-			brands = append(brands, cands[k].brand)
-			sc.slotOf[cands[k].brand] = j
-		}
-		slots[k] = j
-	}
-	sc.brands = brands
-	onPage := grow(&sc.onPage, len(brands))
-	maxPer := int32(r.cfg.MaxPerBrand)
+	n := len(cands)
+	rr := &sc.rr
 	lambda := r.cfg.Relevance
-	for len(out) < depth && len(out) < len(cands) {
+	rr.prepare(cands, lambda)
+	maxPer := int32(r.cfg.MaxPerBrand)
+	val, taken, brand, onPage := rr.val, rr.taken, rr.brand, rr.onPage
+	for len(out) < depth && len(out) < n {
 		if len(out)%limit == 0 {
 			clear(onPage) // a new page
 		}
 		best, bestV, capped, cappedV := -1, math.Inf(-1), -1, math.Inf(-1)
-		for k := range cands {
-			c := &cands[k]
-			if c.taken {
+		for k, v := range val[:n] {
+			if taken[k] {
 				continue
 			}
-			v := lambda*c.rel - (1-lambda)*c.maxSim
-			if onPage[slots[k]] >= maxPer {
+			if onPage[brand[k]] >= maxPer {
 				if v > cappedV {
 					capped, cappedV = k, v
 				}
@@ -52,27 +46,118 @@ func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 		if best < 0 {
 			best = capped // only capped brands left
 		}
-		c := &cands[best]
-		c.taken = true
-		out = append(out, c)
-		onPage[slots[best]]++
-		for k := range cands {
-			o := &cands[k]
-			if o.taken || o.maxSim == 1 {
-				continue
-			}
-			sim := 0.0
-			if c.cat >= 0 && o.cat == c.cat {
-				sim += 0.5
-			}
-			if slots[k] == slots[best] {
-				sim += 0.5
-			}
-			o.maxSim = max(o.maxSim, sim)
+		if best < 0 { // every value NaN: take them in order
+			best = slices.Index(taken[:n], false)
 		}
+		cands[best].taken = true
+		out = append(out, &cands[best])
+		rr.take(best, cands, lambda)
 	}
 	sc.order = out
 	return out
+}
+
+// rerankScratch is rerank's working memory: each candidate's value, brand,
+// category and (category, brand) pair numbered densely, what the taken
+// products cover of them, and each brand's count on the page.
+type rerankScratch struct {
+	brands, cats, pairs slotTable
+	val                 []float64
+	taken               []bool
+	brand, cat, pair    []int32 // per candidate; cat and pair -1 without a category
+	brandTaken          []bool
+	catTaken            []bool
+	pairTaken           []bool
+	onPage              []int32 // by brand
+}
+
+func (rr *rerankScratch) prepare(cands []cand, lambda float64) {
+	n := len(cands)
+	rr.brands.reset(n)
+	rr.cats.reset(n)
+	rr.pairs.reset(n)
+	rr.brand, rr.cat, rr.pair = grow(&rr.brand, n), grow(&rr.cat, n), grow(&rr.pair, n)
+	rr.val, rr.taken = grow(&rr.val, n), grow(&rr.taken, n)
+	for k := range cands {
+		c := &cands[k]
+		rr.brand[k] = rr.brands.slot(c.brand)
+		rr.cat[k], rr.pair[k] = -1, -1
+		if c.cat >= 0 {
+			rr.cat[k] = rr.cats.slot(uint64(c.cat))
+			rr.pair[k] = rr.pairs.slot(uint64(rr.brand[k])<<32 | uint64(rr.cat[k]))
+		}
+		rr.val[k] = lambda*c.rel - (1-lambda)*c.maxSim
+		rr.taken[k] = c.taken
+	}
+	rr.brandTaken = grow(&rr.brandTaken, int(rr.brands.n))
+	rr.catTaken = grow(&rr.catTaken, int(rr.cats.n))
+	rr.pairTaken = grow(&rr.pairTaken, int(rr.pairs.n))
+	rr.onPage = grow(&rr.onPage, int(rr.brands.n))
+}
+
+// take notes candidate t as taken and computes again the value of each
+// candidate left that shares its brand or category.
+func (rr *rerankScratch) take(t int, cands []cand, lambda float64) {
+	b, c := rr.brand[t], rr.cat[t]
+	rr.taken[t] = true
+	rr.onPage[b]++
+	rr.brandTaken[b] = true
+	if c >= 0 {
+		rr.catTaken[c] = true
+		rr.pairTaken[rr.pair[t]] = true
+	}
+	for k := range rr.val {
+		if rr.taken[k] || rr.brand[k] != b && (c < 0 || rr.cat[k] != c) {
+			continue
+		}
+		o := &cands[k]
+		sim := 0.5
+		if p := rr.pair[k]; p >= 0 && rr.pairTaken[p] {
+			sim = 1
+		}
+		o.maxSim = max(o.maxSim, sim)
+		rr.val[k] = lambda*o.rel - (1-lambda)*o.maxSim
+	}
+}
+
+// slotTable numbers the distinct keys it is given 0, 1, 2, … as they come:
+// an open-addressing table for a request's few dozen candidates, cheaper
+// to clear and fill than a map.
+type slotTable struct {
+	keys  []uint64
+	slots []int32 // 1 + the key's number; 0: empty
+	n     int32
+	shift uint
+}
+
+// reset empties t for up to n keys.
+func (t *slotTable) reset(n int) {
+	size, shift := 16, uint(64-4)
+	for size < 2*n {
+		size, shift = size*2, shift-1
+	}
+	if cap(t.keys) < size {
+		t.keys, t.slots = make([]uint64, size), make([]int32, size)
+	}
+	t.keys, t.slots = t.keys[:size], t.slots[:size]
+	clear(t.slots)
+	t.n, t.shift = 0, shift
+}
+
+// slot returns k's number, numbering it if it is new.
+func (t *slotTable) slot(k uint64) int32 {
+	mask := uint64(len(t.slots) - 1)
+	for h := (k * 0x9E3779B97F4A7C15) >> t.shift; ; h = (h + 1) & mask {
+		switch s := t.slots[h]; {
+		case s == 0:
+			t.keys[h] = k
+			t.n++
+			t.slots[h] = t.n
+			return t.n - 1
+		case t.keys[h] == k:
+			return s - 1
+		}
+	}
 }
 
 // splice puts the bought products due for a restock (restockPicks, in
