@@ -157,7 +157,7 @@ func runBenchLoad(ctx context.Context, log *slog.Logger, args []string) error {
 	brokers := f.String("follow-brokers", "", "Kafka brokers of the event stream, host:port[,host:port], to learn who just acted")
 	topics := f.String("follow-topics", "", "the event topics to follow, comma-separated")
 	seed := f.Uint64("seed", 1, "seed of the users asked for")
-	workers := f.Int("workers", 512, "goroutines sending requests")
+	workers := f.Int("workers", 512, "connections kept open: each request goes out on a free one when it is due")
 	if err := f.parse(args); err != nil {
 		return err
 	}

@@ -50,16 +50,42 @@ var errNotOK = errors.New("not 200 OK")
 // get sends GET target (path and query) with the Authorization header
 // auth and reads the answer: an error unless it is a 200.
 func (g *getter) get(ctx context.Context, target []byte, auth string) error {
-	err := g.roundTrip(ctx, target, auth)
-	if err != nil && !errors.Is(err, errNotOK) && g.conn != nil {
-		// The answer was not read whole: the connection is unusable.
-		g.conn.Close()
-		g.conn = nil
+	if err := g.send(ctx, target, auth); err != nil {
+		return err
 	}
+	return g.receive()
+}
+
+// send writes GET target with the Authorization header auth, dialling
+// first if the connection is not open; receive reads its answer. A
+// failure of either closes the connection.
+func (g *getter) send(ctx context.Context, target []byte, auth string) error {
+	err := g.write(ctx, target, auth)
+	g.closeOn(err)
 	return err
 }
 
-func (g *getter) roundTrip(ctx context.Context, target []byte, auth string) error {
+// receive reads the answer to the request send wrote: an error unless it
+// is a 200.
+func (g *getter) receive() error {
+	if g.conn == nil {
+		return net.ErrClosed
+	}
+	err := g.readResponse()
+	g.closeOn(err)
+	return err
+}
+
+// closeOn closes the connection after err, unless err is a whole answer
+// that is not a 200: an answer not read whole leaves it unusable.
+func (g *getter) closeOn(err error) {
+	if err != nil && !errors.Is(err, errNotOK) && g.conn != nil {
+		g.conn.Close()
+		g.conn = nil
+	}
+}
+
+func (g *getter) write(ctx context.Context, target []byte, auth string) error {
 	if g.conn == nil {
 		d := net.Dialer{Timeout: g.timeout}
 		c, err := d.DialContext(ctx, "tcp", g.host)
@@ -83,10 +109,8 @@ func (g *getter) roundTrip(ctx context.Context, target []byte, auth string) erro
 	g.req = append(g.req, "\r\nAuthorization: "...)
 	g.req = append(g.req, auth...)
 	g.req = append(g.req, "\r\n\r\n"...)
-	if _, err := g.conn.Write(g.req); err != nil {
-		return err
-	}
-	return g.readResponse()
+	_, err := g.conn.Write(g.req)
+	return err
 }
 
 // readResponse reads one response to a GET: its status, its headers and

@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -220,5 +222,46 @@ func TestGetter_AllocatesNothingOnceWarm(t *testing.T) {
 		}
 		g.conn.Close()
 		ln.Close()
+	}
+}
+
+// The pacer never wakes before a request is due.
+func TestPacer_NeverEarly(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		p := newPacer()
+		rng := rand.New(rand.NewPCG(1, 1))
+		for range 300 {
+			due := time.Now().Add(time.Duration(rng.IntN(2000)-200) * time.Microsecond)
+			p.sleepUntil(due)
+			if now := time.Now(); now.Before(due) {
+				t.Errorf("woke %v before the due time", due.Sub(now))
+			}
+		}
+	}()
+	<-done
+}
+
+// Open loop: with its one connection waiting on a slow answer, a request
+// is sent late, and that wait counts in its latency.
+func TestLoad_CountsTheWaitForAFreeConnection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	// 100/s for 0.5 s over one connection that answers 50/s: request i
+	// is sent after i answers, i×20 ms on, due at i×10 ms.
+	res, err := Load(context.Background(), LoadConfig{URL: srv.URL, Token: "t", Rate: 100, Duration: 500 * time.Millisecond, Users: 10, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Quantile(1); got < 500*time.Millisecond {
+		t.Fatalf("the slowest request took %v: the last of 50 waited about 490 ms for the connection, which its latency must count", got)
+	}
+	if got := res.Quantile(0); got < 20*time.Millisecond {
+		t.Fatalf("the fastest request took %v, under the server's 20 ms", got)
 	}
 }

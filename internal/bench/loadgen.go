@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -36,9 +37,9 @@ type LoadConfig struct {
 	UnknownShare, SessionShare float64
 	Brokers, Topics            []string
 	Seed                       uint64
-	// Workers are the goroutines sending requests, each over a kept-alive
-	// connection of its own (default 512): enough that a slow period does
-	// not leave requests waiting for a worker.
+	// Workers are the kept-alive connections (default 512), each with a
+	// goroutine reading its answers: enough that a slow period does not
+	// leave requests waiting for a free one.
 	Workers int
 }
 
@@ -110,48 +111,88 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	return run(ctx, getters, cfg, cfg.Duration, rec)
 }
 
-// run sends cfg.Rate requests per second for d, one worker per getter.
+// run sends cfg.Rate requests per second for d. One goroutine, on a
+// thread of its own, sleeps until each request is due (pacer), picks its
+// user and writes it on the connection of a worker that is free; the
+// worker reads the answer and times it from the due time. With every
+// worker waiting for an answer, the next request waits for one (and is
+// late by that much, which its latency counts).
 func run(ctx context.Context, getters []*getter, cfg LoadConfig, d time.Duration, rec *recentUsers) (LoadResult, error) {
 	total := int(cfg.Rate * d.Seconds())
 	lat := make([]int64, total)
-	var errs, picks, next atomic.Int64
+	var errs, picks atomic.Int64
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	auth := "Bearer " + cfg.Token
-	start := time.Now()
+	type job struct {
+		i   int
+		due time.Time
+		err error // of sending it
+	}
+	type worker struct {
+		g    *getter
+		jobs chan job
+	}
+	free := make(chan *worker, len(getters))
 	var wg sync.WaitGroup
-	for w, g := range getters {
+	for _, g := range getters {
+		w := &worker{g: g, jobs: make(chan job, 1)}
+		free <- w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
-			var target []byte
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= total || ctx.Err() != nil {
-					return
+			for j := range w.jobs {
+				err := j.err
+				if err == nil {
+					err = w.g.receive()
 				}
-				due := start.Add(time.Duration(i) * interval)
-				if d := time.Until(due); d > 0 {
-					time.Sleep(d)
-				}
-				user := uint64(1 + rng.IntN(cfg.Users))
-				switch p := rng.Float64(); {
-				case p < cfg.UnknownShare:
-					user = uint64(cfg.Users + 1 + rng.IntN(1_000_000))
-				case p < cfg.UnknownShare+cfg.SessionShare:
-					if u, ok := rec.pick(rng); ok {
-						user = u
-						picks.Add(1)
-					}
-				}
-				target = strconv.AppendUint(append(target[:0], "/v1/feed?user_id="...), user, 10)
-				target = append(target, "&limit=20"...)
-				if err := g.get(ctx, target, auth); err != nil {
+				if err != nil {
 					errs.Add(1)
 				}
-				lat[i] = time.Since(due).Microseconds()
+				lat[j.i] = time.Since(j.due).Microseconds()
+				free <- w
 			}
 		}()
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // for good: the pacer changes the thread
+		p := newPacer()
+		rng := rand.New(rand.NewPCG(cfg.Seed, 0))
+		var target []byte
+		for i := 0; i < total && ctx.Err() == nil; i++ {
+			due := start.Add(time.Duration(i) * interval)
+			p.sleepUntil(due)
+			user := uint64(1 + rng.IntN(cfg.Users))
+			switch q := rng.Float64(); {
+			case q < cfg.UnknownShare:
+				user = uint64(cfg.Users + 1 + rng.IntN(1_000_000))
+			case q < cfg.UnknownShare+cfg.SessionShare:
+				if u, ok := rec.pick(rng); ok {
+					user = u
+					picks.Add(1)
+				}
+			}
+			target = strconv.AppendUint(append(target[:0], "/v1/feed?user_id="...), user, 10)
+			target = append(target, "&limit=20"...)
+			var w *worker
+			select {
+			case w = <-free:
+			case <-ctx.Done():
+				return
+			}
+			w.jobs <- job{i: i, due: due, err: w.g.send(ctx, target, auth)}
+		}
+	}()
+	<-done
+	for range getters { // every worker back: every answer in
+		select {
+		case w := <-free:
+			close(w.jobs)
+		case <-ctx.Done():
+			return LoadResult{}, ctx.Err()
+		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
