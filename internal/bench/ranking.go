@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,6 +112,9 @@ type LoadRound struct {
 	// by the server's own clock (its duration histogram): how many took
 	// longer than 10 ms inside the handler, queueing before it excluded.
 	HandlerRequests, HandlerOver10ms uint64
+	// Steal is the share of the machine's CPU time during the round that
+	// the hypervisor gave to other guests (/proc/stat).
+	Steal float64
 }
 
 // Pooled returns every round of target as one: all latencies together.
@@ -165,10 +169,10 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "\n")
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()*1000) }
-	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "handler >10 ms")
-	row := func(round, target string, lr LoadResult, cpu time.Duration, handler string) {
-		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %s\n", round, target, lr.Achieved,
-			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), handler)
+	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %6s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "steal", "handler >10 ms")
+	row := func(round, target string, lr LoadResult, cpu time.Duration, steal, handler string) {
+		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %6s %s\n", round, target, lr.Achieved,
+			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), steal, handler)
 	}
 	seen := map[string]int{}
 	for _, rd := range r.Rounds {
@@ -177,13 +181,13 @@ func (r RankingResult) Print(w io.Writer) {
 		if rd.HandlerRequests > 0 {
 			handler = fmt.Sprintf("%d of %d", rd.HandlerOver10ms, rd.HandlerRequests)
 		}
-		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, handler)
+		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, fmt.Sprintf("%.1f%%", 100*rd.Steal), handler)
 	}
 	server, cpu := r.Pooled("server")
-	row("all", "server", server, cpu, "")
+	row("all", "server", server, cpu, "", "")
 	if r.StandIn > 0 {
 		standIn, scpu := r.Pooled("stand-in")
-		row("all", "stand-in", standIn, scpu, "")
+		row("all", "stand-in", standIn, scpu, "", "")
 		ratio := func(q float64) string {
 			if s := standIn.Quantile(q); s > 0 {
 				return fmt.Sprintf("%.2f×", float64(server.Quantile(q))/float64(s))
@@ -193,7 +197,17 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "  server ÷ stand-in: p50 %s  p90 %s  p99 %s  p99.9 %s\n", ratio(0.5), ratio(0.9), ratio(0.99), ratio(0.999))
 	}
 	fmt.Fprintf(w, "  server peak RSS:           %8d MiB\n", r.ServePeakBytes>>20)
+	if len(r.Rounds) == 0 {
+		return
+	}
+	if steal := slices.MaxFunc(r.Rounds, func(a, b LoadRound) int { return cmp.Compare(a.Steal, b.Steal) }).Steal; steal > maxSteal {
+		fmt.Fprintf(w, "  warning: the hypervisor gave up to %.0f%% of this machine's CPU time to other guests during a round (steal):\n"+
+			"    the latencies are the host's as much as the server's; measure again when it is quiet\n", 100*steal)
+	}
 }
+
+// maxSteal is the steal share of a round above which the report warns.
+const maxSteal = 0.02
 
 const rankingDB = "bench_ranking"
 
@@ -412,13 +426,13 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	for round := range max(1, cfg.Rounds) {
 		for _, t := range targets {
 			before := handlerTimes(ctx, t.base)
-			cpuBefore := processCPU(t.pid)
+			cpuBefore, machineBefore := processCPU(t.pid), machineCPU()
 			lr, err := runLoad(ctx, cfg, t.base, feedToken, b.Addr(), eventTopics, uint64(cfg.Seed)+uint64(round))
 			if err != nil {
 				return res, fmt.Errorf("round %d against the %s: %w", round+1, t.name, err)
 			}
 			after := handlerTimes(ctx, t.base)
-			rd := LoadRound{Target: t.name, LoadResult: lr}
+			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineCPU())}
 			rd.HandlerRequests, rd.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
 			if cpu := processCPU(t.pid) - cpuBefore; cpu > 0 && lr.Requests > 0 {
 				rd.CPUPerRequest = cpu / time.Duration(lr.Requests)

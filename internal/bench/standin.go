@@ -123,3 +123,43 @@ func processCPU(pid int) time.Duration {
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
+
+// cpuTimes is the machine's CPU time from /proc/stat, in clock ticks:
+// all of it, and what the hypervisor gave to other guests (steal).
+type cpuTimes struct{ total, steal int64 }
+
+func machineCPU() cpuTimes {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTimes{}
+	}
+	var t cpuTimes
+	for k, s := range f[1:] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return cpuTimes{}
+		}
+		if k < 8 { // user … steal; guest time is counted in user already
+			t.total += v
+		}
+		if k == 7 {
+			t.steal = v
+		}
+	}
+	return t
+}
+
+// stealShare is the share of the machine's CPU time between a and b that
+// the hypervisor gave to other guests: on a shared host, figures taken
+// while it is high are not the program's.
+func stealShare(a, b cpuTimes) float64 {
+	if d := b.total - a.total; d > 0 {
+		return float64(b.steal-a.steal) / float64(d)
+	}
+	return 0
+}

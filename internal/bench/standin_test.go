@@ -117,3 +117,16 @@ func residentBytes(t *testing.T) int {
 	}
 	return pages * os.Getpagesize()
 }
+
+func TestMachineCPU_StealShare(t *testing.T) {
+	a := machineCPU()
+	if a.total <= 0 || a.steal < 0 || a.steal > a.total {
+		t.Fatalf("machine CPU %+v: want total > 0 and 0 ≤ steal ≤ total", a)
+	}
+	if got := stealShare(cpuTimes{total: 1000, steal: 10}, cpuTimes{total: 1400, steal: 110}); got != 0.25 {
+		t.Fatalf("steal share %v, want 0.25 (100 of 400 ticks)", got)
+	}
+	if got := stealShare(a, a); got != 0 {
+		t.Fatalf("steal share %v over no time, want 0", got)
+	}
+}
