@@ -87,8 +87,11 @@ type Result struct {
 	// of this process, which runs the inserters.
 	CeilingInserts                                       uint64
 	CeilingClickHouseCPUSeconds, CeilingClientCPUSeconds float64
-	ClickHousePeakBytes                                  uint64 // the managed ClickHouse, if any
-	Cores                                                int
+	// CeilingSteal is the share of the machine's CPU time during the
+	// ceiling that the hypervisor gave to other guests (/proc/stat).
+	CeilingSteal        float64
+	ClickHousePeakBytes uint64 // the managed ClickHouse, if any
+	Cores               int
 }
 
 // EndToEnd is the end-to-end phase from one broker.
@@ -111,6 +114,9 @@ type EndToEnd struct {
 	// Phases holds the events/s of each phase from this broker, in order
 	// (Seconds and PerSec pool them).
 	Phases []float64
+	// Steal is the share of the machine's CPU time during the phases that
+	// the hypervisor gave to other guests (/proc/stat): the largest phase's.
+	Steal float64
 }
 
 // add pools phase p, which ingested events, into e.
@@ -122,6 +128,7 @@ func (e *EndToEnd) add(p EndToEnd, events int) {
 	e.BrokerCPUSeconds += p.BrokerCPUSeconds
 	e.ClickHouseCPUSeconds += p.ClickHouseCPUSeconds
 	e.Inserts += p.Inserts
+	e.Steal = max(e.Steal, p.Steal)
 	e.IngesterPeakBytes = max(e.IngesterPeakBytes, p.IngesterPeakBytes)
 	e.BrokerPeakBytes = max(e.BrokerPeakBytes, p.BrokerPeakBytes)
 }
@@ -143,7 +150,7 @@ func (r Result) Print(w io.Writer) {
 			phased = "each phase's rate"
 		}
 	}
-	fmt.Fprintf(w, "  %-26s %8s %11s %9s %7s %13s %11s %25s %8s  %s\n", "", "seconds", "per second", "/ceiling", "/kfake", "ingester RSS", "broker RSS", "CPU s ingester/broker/CH", "inserts", phased)
+	fmt.Fprintf(w, "  %-26s %8s %11s %9s %7s %13s %11s %25s %8s %6s  %s\n", "", "seconds", "per second", "/ceiling", "/kfake", "ingester RSS", "broker RSS", "CPU s ingester/broker/CH", "inserts", "steal", phased)
 	var kfake float64
 	for _, e := range r.EndToEnd {
 		if e.Broker == "kfake" {
@@ -167,15 +174,15 @@ func (r Result) Print(w io.Writer) {
 				phases = append(phases, fmt.Sprintf("%.0f", p))
 			}
 		}
-		fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d  %s\n", "end to end, "+e.Broker, e.Seconds, e.PerSec, 100*e.Ratio, vs, mib(e.IngesterPeakBytes), mib(e.BrokerPeakBytes),
-			cpu(e.IngesterCPUSeconds)+" / "+cpu(e.BrokerCPUSeconds)+" / "+cpu(e.ClickHouseCPUSeconds), e.Inserts, strings.Join(phases, ", "))
+		fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d %5.1f%%  %s\n", "end to end, "+e.Broker, e.Seconds, e.PerSec, 100*e.Ratio, vs, mib(e.IngesterPeakBytes), mib(e.BrokerPeakBytes),
+			cpu(e.IngesterCPUSeconds)+" / "+cpu(e.BrokerCPUSeconds)+" / "+cpu(e.ClickHouseCPUSeconds), e.Inserts, 100*e.Steal, strings.Join(phases, ", "))
 	}
 	chCPU := "-"
 	if r.CeilingClickHouseCPUSeconds > 0 {
 		chCPU = fmt.Sprintf("%.1f", r.CeilingClickHouseCPUSeconds)
 	}
-	fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d\n\n", "ceiling (clickhouse-go)", r.CeilingSeconds, r.CeilingRowsPerSec, 100.0, "", "", "",
-		fmt.Sprintf("%.1f", r.CeilingClientCPUSeconds)+" / - / "+chCPU, r.CeilingInserts)
+	fmt.Fprintf(w, "  %-26s %8.2f %11.0f %8.1f%% %7s %13s %11s %25s %8d %5.1f%%\n\n", "ceiling (clickhouse-go)", r.CeilingSeconds, r.CeilingRowsPerSec, 100.0, "", "", "",
+		fmt.Sprintf("%.1f", r.CeilingClientCPUSeconds)+" / - / "+chCPU, r.CeilingInserts, 100*r.CeilingSteal)
 	for _, e := range r.EndToEnd {
 		fmt.Fprintf(w, "  %-8s %s\n", e.Broker+":", e.About)
 	}
@@ -185,6 +192,14 @@ func (r Result) Print(w io.Writer) {
 	}
 	if r.ClickHousePeakBytes > 0 {
 		fmt.Fprintf(w, "  peak RSS ClickHouse: %s\n", mib(r.ClickHousePeakBytes))
+	}
+	steal := r.CeilingSteal
+	for _, e := range r.EndToEnd {
+		steal = max(steal, e.Steal)
+	}
+	if steal > maxSteal {
+		fmt.Fprintf(w, "  warning: the hypervisor gave up to %.0f%% of this machine's CPU time to other guests during a phase (steal):\n"+
+			"    the rates and their ratio are the host's as much as the ingester's; measure again when it is quiet\n", 100*steal)
 	}
 }
 
@@ -342,7 +357,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	progress("ceiling: decode the same events ahead", 1, 1)
 	res.Rows = rows
 	res.CeilingInserts = uint64(len(batches))
-	chCPU, clientCPU := CPUSeconds(chPIDs), CPUSeconds("self")
+	chCPU, clientCPU, machine := CPUSeconds(chPIDs), CPUSeconds("self"), machineCPU()
 	start = time.Now()
 	progress("ceiling: raw clickhouse-go inserts", 0, 1)
 	if err := insertAll(ctx, ceil, batches, res.Cores); err != nil {
@@ -350,6 +365,7 @@ func Ingest(ctx context.Context, cfg Config) (Result, error) {
 	}
 	progress("ceiling: raw clickhouse-go inserts", 1, 1)
 	res.CeilingSeconds = time.Since(start).Seconds()
+	res.CeilingSteal = stealShare(machine, machineCPU())
 	res.CeilingRowsPerSec = float64(rows) / res.CeilingSeconds
 	res.CeilingClientCPUSeconds = CPUSeconds("self") - clientCPU
 	if chPID > 0 {

@@ -26,7 +26,7 @@ func TestIngest_SmallRunReportsBothRates(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.Print(&out)
-	for _, want := range []string{"end to end, kfake", "ceiling", "ingester RSS"} {
+	for _, want := range []string{"end to end, kfake", "ceiling", "ingester RSS", "steal"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

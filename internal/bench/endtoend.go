@@ -61,7 +61,7 @@ func endToEnd(ctx context.Context, cfg Config, t brokerTarget, group, chAddr, ch
 		time.Sleep(5 * time.Millisecond)
 	}
 	step := "end to end from " + t.name + ": ingest into ClickHouse (rows)"
-	brokerCPU, chCPU, ingCPU := CPUSeconds(t.pid), CPUSeconds(chPID), ing.cpu()
+	brokerCPU, chCPU, ingCPU, machine := CPUSeconds(t.pid), CPUSeconds(chPID), ing.cpu(), machineCPU()
 	start := time.Now()
 	var got uint64
 	for got < want {
@@ -84,6 +84,7 @@ func endToEnd(ctx context.Context, cfg Config, t brokerTarget, group, chAddr, ch
 		progress(step, int(min(got, want)), int(want))
 	}
 	res.Seconds = time.Since(start).Seconds()
+	res.Steal = stealShare(machine, machineCPU())
 	res.IngesterCPUSeconds = ing.cpu() - ingCPU
 	res.BrokerCPUSeconds = CPUSeconds(t.pid) - brokerCPU
 	res.ClickHouseCPUSeconds = CPUSeconds(chPID) - chCPU
