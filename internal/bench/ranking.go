@@ -113,8 +113,9 @@ type LoadRound struct {
 	// longer than 10 ms inside the handler, queueing before it excluded.
 	HandlerRequests, HandlerOver10ms uint64
 	// Steal is the share of the machine's CPU time during the round that
-	// the hypervisor gave to other guests (/proc/stat).
-	Steal float64
+	// the hypervisor gave to other guests, Busy the share its processes
+	// used (/proc/stat): with the target's CPU per request, what else ran.
+	Steal, Busy float64
 }
 
 // Pooled returns every round of target as one: all latencies together.
@@ -169,11 +170,12 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "\n")
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()*1000) }
-	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %6s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "steal", "handler >10 ms")
-	row := func(round, target string, lr LoadResult, cpu time.Duration, steal, handler string) {
-		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %6s %s\n", round, target, lr.Achieved,
-			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), steal, handler)
+	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %6s %6s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "busy", "steal", "handler >10 ms")
+	row := func(round, target string, lr LoadResult, cpu time.Duration, busy, steal, handler string) {
+		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %6s %6s %s\n", round, target, lr.Achieved,
+			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), busy, steal, handler)
 	}
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 	seen := map[string]int{}
 	for _, rd := range r.Rounds {
 		seen[rd.Target]++
@@ -181,13 +183,13 @@ func (r RankingResult) Print(w io.Writer) {
 		if rd.HandlerRequests > 0 {
 			handler = fmt.Sprintf("%d of %d", rd.HandlerOver10ms, rd.HandlerRequests)
 		}
-		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, fmt.Sprintf("%.1f%%", 100*rd.Steal), handler)
+		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, pct(rd.Busy), pct(rd.Steal), handler)
 	}
 	server, cpu := r.Pooled("server")
-	row("all", "server", server, cpu, "", "")
+	row("all", "server", server, cpu, "", "", "")
 	if r.StandIn > 0 {
 		standIn, scpu := r.Pooled("stand-in")
-		row("all", "stand-in", standIn, scpu, "", "")
+		row("all", "stand-in", standIn, scpu, "", "", "")
 		ratio := func(q float64) string {
 			if s := standIn.Quantile(q); s > 0 {
 				return fmt.Sprintf("%.2f×", float64(server.Quantile(q))/float64(s))
@@ -432,7 +434,8 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 				return res, fmt.Errorf("round %d against the %s: %w", round+1, t.name, err)
 			}
 			after := handlerTimes(ctx, t.base)
-			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineCPU())}
+			machineAfter := machineCPU()
+			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineAfter), Busy: busyShare(machineBefore, machineAfter)}
 			rd.HandlerRequests, rd.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
 			if cpu := processCPU(t.pid) - cpuBefore; cpu > 0 && lr.Requests > 0 {
 				rd.CPUPerRequest = cpu / time.Duration(lr.Requests)
