@@ -115,7 +115,8 @@ type EndToEnd struct {
 	// (Seconds and PerSec pool them).
 	Phases []float64
 	// Steal is the share of the machine's CPU time during the phases that
-	// the hypervisor gave to other guests (/proc/stat): the largest phase's.
+	// the hypervisor gave to other guests (/proc/stat; a lower bound, see
+	// LoadRound.Steal): the largest phase's.
 	Steal float64
 }
 

@@ -57,6 +57,9 @@ type LoadResult struct {
 	SecondP99 []int64 `json:"second_p99_us"`
 	// SessionPicks are requests for users the stream had just seen.
 	SessionPicks int `json:"session_picks"`
+	// cpuSeconds is the generator's CPU time, when it ran as a child
+	// process (warm-up included).
+	cpuSeconds float64
 }
 
 // Quantile returns the q-quantile of the latencies (0 with none).

@@ -113,9 +113,13 @@ type LoadRound struct {
 	// longer than 10 ms inside the handler, queueing before it excluded.
 	HandlerRequests, HandlerOver10ms uint64
 	// Steal is the share of the machine's CPU time during the round that
-	// the hypervisor gave to other guests, Busy the share its processes
-	// used (/proc/stat): with the target's CPU per request, what else ran.
-	Steal, Busy float64
+	// the hypervisor gave to other guests (/proc/stat; a lower bound: a
+	// tickless kernel accounts it at ticks, which a busy CPU may not take).
+	Steal float64
+	// OthersCPU is the CPU time of what shares the machine with the
+	// target during the round: the load generator, this process (the
+	// broker and the simulator) and the managed ClickHouse (its merges).
+	OthersCPU time.Duration
 }
 
 // Pooled returns every round of target as one: all latencies together.
@@ -170,10 +174,10 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "\n")
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()*1000) }
-	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %6s %6s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "busy", "steal", "handler >10 ms")
-	row := func(round, target string, lr LoadResult, cpu time.Duration, busy, steal, handler string) {
+	fmt.Fprintf(w, "  %-6s %-9s %10s %8s %8s %8s %8s %8s %7s %8s %6s %6s %s\n", "round", "target", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU/req", "others", "steal", "handler >10 ms")
+	row := func(round, target string, lr LoadResult, cpu time.Duration, others, steal, handler string) {
 		fmt.Fprintf(w, "  %-6s %-9s %10.0f %8s %8s %8s %8s %8s %7d %8s %6s %6s %s\n", round, target, lr.Achieved,
-			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), busy, steal, handler)
+			ms(lr.Quantile(0.5)), ms(lr.Quantile(0.9)), ms(lr.Quantile(0.99)), ms(lr.Quantile(0.999)), ms(lr.Quantile(1)), lr.Errors, ms(cpu), others, steal, handler)
 	}
 	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 	seen := map[string]int{}
@@ -183,7 +187,7 @@ func (r RankingResult) Print(w io.Writer) {
 		if rd.HandlerRequests > 0 {
 			handler = fmt.Sprintf("%d of %d", rd.HandlerOver10ms, rd.HandlerRequests)
 		}
-		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, pct(rd.Busy), pct(rd.Steal), handler)
+		row(strconv.Itoa(seen[rd.Target]), rd.Target, rd.LoadResult, rd.CPUPerRequest, fmt.Sprintf("%.1fs", rd.OthersCPU.Seconds()), pct(rd.Steal), handler)
 	}
 	server, cpu := r.Pooled("server")
 	row("all", "server", server, cpu, "", "", "")
@@ -272,6 +276,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 		return res, fmt.Errorf("bench ranking: no command to run vetrina")
 	}
 	addr := cfg.ClickHouse
+	chPID := "" // the managed ClickHouse's
 	if addr == "" {
 		// With Dir, ClickHouse keeps its data there too, so that --reuse
 		// can skip the load next time.
@@ -285,6 +290,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 		}
 		defer stop()
 		addr = srv.NativeAddr()
+		chPID = strconv.Itoa(srv.PID())
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -428,14 +434,14 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	for round := range max(1, cfg.Rounds) {
 		for _, t := range targets {
 			before := handlerTimes(ctx, t.base)
-			cpuBefore, machineBefore := processCPU(t.pid), machineCPU()
+			cpuBefore, machineBefore, othersBefore := processCPU(t.pid), machineCPU(), CPUSeconds("self")+CPUSeconds(chPID)
 			lr, err := runLoad(ctx, cfg, t.base, feedToken, b.Addr(), eventTopics, uint64(cfg.Seed)+uint64(round))
 			if err != nil {
 				return res, fmt.Errorf("round %d against the %s: %w", round+1, t.name, err)
 			}
 			after := handlerTimes(ctx, t.base)
-			machineAfter := machineCPU()
-			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineAfter), Busy: busyShare(machineBefore, machineAfter)}
+			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineCPU()),
+				OthersCPU: time.Duration((lr.cpuSeconds + CPUSeconds("self") + CPUSeconds(chPID) - othersBefore) * float64(time.Second))}
 			rd.HandlerRequests, rd.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
 			if cpu := processCPU(t.pid) - cpuBefore; cpu > 0 && lr.Requests > 0 {
 				rd.CPUPerRequest = cpu / time.Duration(lr.Requests)
@@ -511,6 +517,7 @@ func runLoad(ctx context.Context, cfg RankingConfig, base, feedToken, brokers st
 	if err := json.Unmarshal(out, &lr); err != nil {
 		return LoadResult{}, fmt.Errorf("vetrina bench load: its output: %w", err)
 	}
+	lr.cpuSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	return lr, nil
 }
 

@@ -125,9 +125,8 @@ func processCPU(pid int) time.Duration {
 }
 
 // cpuTimes is the machine's CPU time from /proc/stat, in clock ticks:
-// all of it, what the hypervisor gave to other guests (steal), and idle
-// (iowait included).
-type cpuTimes struct{ total, steal, idle int64 }
+// all of it, and what the hypervisor gave to other guests (steal).
+type cpuTimes struct{ total, steal int64 }
 
 func machineCPU() cpuTimes {
 	raw, err := os.ReadFile("/proc/stat")
@@ -148,10 +147,7 @@ func machineCPU() cpuTimes {
 		if k < 8 { // user … steal; guest time is counted in user already
 			t.total += v
 		}
-		switch k {
-		case 3, 4:
-			t.idle += v
-		case 7:
+		if k == 7 {
 			t.steal = v
 		}
 	}
@@ -164,16 +160,6 @@ func machineCPU() cpuTimes {
 func stealShare(a, b cpuTimes) float64 {
 	if d := b.total - a.total; d > 0 {
 		return float64(b.steal-a.steal) / float64(d)
-	}
-	return 0
-}
-
-// busyShare is the share of the machine's CPU time between a and b that
-// its processes used (neither idle nor stolen): against a target's own
-// CPU, what else ran meanwhile.
-func busyShare(a, b cpuTimes) float64 {
-	if d := b.total - a.total; d > 0 {
-		return float64(d-(b.idle-a.idle)-(b.steal-a.steal)) / float64(d)
 	}
 	return 0
 }
