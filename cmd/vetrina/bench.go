@@ -99,6 +99,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	seed := f.Int64("seed", 11, "simulator seed")
 	unknown := f.Float64("unknown-share", 0.2, "share of the requests for users the model does not know (1: all, 0: none)")
 	standIn := f.Duration("stand-in", 0, "also run a stand-in beside the server, alternating rounds: the same feed body after this much busy CPU per request (e.g. the server's CPU per request), to see what the machine itself allows")
+	match := f.Bool("stand-in-match", false, "with --stand-in: before each stand-in round after the first, set its busy time so that its CPU per request matches the server's in the round just before (on a shared host the server's cost moves)")
 	hold := f.Int("stand-in-hold-mib", 0, "with --stand-in: the stand-in also keeps this many MiB resident, written once and not read under the load (the server keeps its model so), to see what resident memory alone costs")
 	wrk := f.Bool("wrk", false, "removed: wrk paces each connection (a closed loop), which understates the tail; the open-loop `vetrina bench load` measures")
 	ch := f.clickhouse("")
@@ -107,6 +108,9 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 	}
 	if *wrk {
 		return usageErrorf("vetrina bench ranking: --wrk was removed: wrk paces each connection (a closed loop: a slow answer delays the next request, so a slow period is sampled less), which understates the tail; the open-loop `vetrina bench load` measures instead")
+	}
+	if *match && *standIn <= 0 {
+		return fmt.Errorf("bench ranking: --stand-in-match needs --stand-in (the first round's busy time)")
 	}
 	if *hold < 0 || *hold > 0 && *standIn <= 0 {
 		return fmt.Errorf("bench ranking: --stand-in-hold-mib %d needs --stand-in and a size of 0 or more", *hold)
@@ -132,7 +136,7 @@ func runBenchRanking(ctx context.Context, log *slog.Logger, args []string) error
 		Rate: *rate, Duration: *duration, Rounds: *rounds, StreamRate: *stream, Logger: log, ServeCPUProfile: *serveProfile,
 		Command: func(args ...string) *exec.Cmd { return exec.Command(serverBinary, args...) },
 		Tool:    func(args ...string) *exec.Cmd { return exec.Command(self, args...) },
-		StandIn: *standIn, StandInHold: *hold << 20, UnknownShare: unknownShare(*unknown),
+		StandIn: *standIn, StandInHold: *hold << 20, StandInMatch: *match, UnknownShare: unknownShare(*unknown),
 	})
 	if err != nil {
 		return err

@@ -79,6 +79,11 @@ type RankingConfig struct {
 	// StandInHold is memory the stand-in keeps resident (bytes; see
 	// StandIn's hold).
 	StandInHold int
+	// StandInMatch sets the stand-in's busy time before each of its
+	// rounds after the first so that its CPU per request matches the
+	// server's in the round just before: on a shared host the server's
+	// cost moves between rounds.
+	StandInMatch bool
 }
 
 // RankingResult holds the figures of one run.
@@ -108,6 +113,8 @@ type LoadRound struct {
 	// CPUPerRequest is the target's CPU time (user and system) over the
 	// round, per feed request it served.
 	CPUPerRequest time.Duration
+	// Spin is the stand-in's busy time per request in the round.
+	Spin time.Duration
 	// HandlerRequests and HandlerOver10ms count the round's feed requests
 	// by the server's own clock (its duration histogram): how many took
 	// longer than 10 ms inside the handler, queueing before it excluded.
@@ -170,6 +177,17 @@ func (r RankingResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "    the stand-in (not vetrina): the same feed body after %s of busy CPU per request", r.StandIn)
 		if r.StandInHold > 0 {
 			fmt.Fprintf(w, ", holding %d MiB resident", r.StandInHold>>20)
+		}
+		var spins []string
+		matched := false
+		for _, rd := range r.Rounds {
+			if rd.Target == "stand-in" {
+				spins = append(spins, rd.Spin.String())
+				matched = matched || rd.Spin != r.StandIn
+			}
+		}
+		if matched {
+			fmt.Fprintf(w, "; then matched to the server's CPU per request in the round before: %s by round", strings.Join(spins, ", "))
 		}
 		fmt.Fprintf(w, "\n")
 	}
@@ -431,8 +449,17 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	}()
 
 	// The rounds, alternating between the targets.
+	spin := cfg.StandIn
 	for round := range max(1, cfg.Rounds) {
 		for _, t := range targets {
+			if t.name == "stand-in" {
+				if cfg.StandInMatch {
+					var err error
+					if spin, err = matchStandIn(ctx, t.base, spin, res.Rounds); err != nil {
+						return res, err
+					}
+				}
+			}
 			before := handlerTimes(ctx, t.base)
 			cpuBefore, machineBefore, othersBefore := processCPU(t.pid), machineCPU(), CPUSeconds("self")+CPUSeconds(chPID)
 			lr, err := runLoad(ctx, cfg, t.base, feedToken, b.Addr(), eventTopics, uint64(cfg.Seed)+uint64(round))
@@ -440,7 +467,7 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 				return res, fmt.Errorf("round %d against the %s: %w", round+1, t.name, err)
 			}
 			after := handlerTimes(ctx, t.base)
-			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineCPU()),
+			rd := LoadRound{Target: t.name, LoadResult: lr, Steal: stealShare(machineBefore, machineCPU()), Spin: t.spin(spin),
 				OthersCPU: time.Duration((lr.cpuSeconds + CPUSeconds("self") + CPUSeconds(chPID) - othersBefore) * float64(time.Second))}
 			rd.HandlerRequests, rd.HandlerOver10ms = after.n-before.n, (after.n-after.le10ms)-(before.n-before.le10ms)
 			if cpu := processCPU(t.pid) - cpuBefore; cpu > 0 && lr.Requests > 0 {
@@ -458,11 +485,54 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	return res, nil
 }
 
+// matchStandIn sets the stand-in's busy time for its next round so that
+// its CPU per request matches the server's in the round just before: the
+// server's CPU less the stand-in's own cost beside its busy time, as its
+// previous round measured it. Before the stand-in's first round it keeps
+// spin.
+func matchStandIn(ctx context.Context, base string, spin time.Duration, rounds []LoadRound) (time.Duration, error) {
+	var server, standIn *LoadRound
+	for k := range rounds {
+		switch rounds[k].Target {
+		case "server":
+			server = &rounds[k]
+		case "stand-in":
+			standIn = &rounds[k]
+		}
+	}
+	if server == nil || standIn == nil || server.CPUPerRequest <= 0 || standIn.CPUPerRequest <= 0 {
+		return spin, nil
+	}
+	own := max(standIn.CPUPerRequest-standIn.Spin, 0)
+	next := max(server.CPUPerRequest-own, 0).Round(time.Microsecond)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/spin?d="+next.String(), nil)
+	if err != nil {
+		return spin, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return spin, fmt.Errorf("set the stand-in's busy time: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return spin, fmt.Errorf("set the stand-in's busy time to %v: %s", next, resp.Status)
+	}
+	return next, nil
+}
+
 // target is a server under load: vetrina serve or the stand-in.
 type target struct {
 	name string
 	base string
 	pid  int
+}
+
+// spin is the target's busy time per request when the stand-in's is d.
+func (t target) spin(d time.Duration) time.Duration {
+	if t.name == "stand-in" {
+		return d
+	}
+	return 0
 }
 
 // freeLoopback returns a free loopback address.

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,10 @@ import (
 // resident, written once and not read again, as the server keeps its model:
 // what resident memory alone costs the tail on this machine. It returns
 // when ctx is done or listening fails.
+//
+// PUT /spin?d=DURATION sets the busy time of the requests after it, so a
+// benchmark can match the stand-in's CPU per request to the server's from
+// one round to the next.
 func StandIn(ctx context.Context, ln net.Listener, spin time.Duration, hold int) error {
 	held := make([]byte, max(hold, 0))
 	for i := 0; i < len(held); i += os.Getpagesize() {
@@ -48,9 +53,20 @@ func StandIn(ctx context.Context, ln net.Listener, spin time.Duration, hold int)
 		fmt.Fprint(w, `{"status":"ready","checks":{"ranking":"ok","matching":"ok"},"stand_in":true}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	var busy atomic.Int64
+	busy.Store(int64(spin))
+	mux.HandleFunc("PUT /spin", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 || d > time.Second {
+			http.Error(w, "want d=DURATION between 0 and 1s", http.StatusBadRequest)
+			return
+		}
+		busy.Store(int64(d))
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /v1/feed", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		burn(start, spin)
+		burn(start, time.Duration(busy.Load()))
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 		feedDur.Observe(time.Since(start).Seconds())

@@ -130,3 +130,50 @@ func TestMachineCPU_StealShare(t *testing.T) {
 		t.Fatalf("steal share %v over no time, want 0", got)
 	}
 }
+
+// Matched: the stand-in's next busy time is the server's CPU per request
+// less what the stand-in spent beside its busy time, and its feeds then
+// take at least that long.
+func TestMatchStandIn_SetsTheServersCPU(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = StandIn(ctx, ln, time.Millisecond, 0) }()
+	base := "http://" + ln.Addr().String()
+	if err := waitCheck(ctx, base, "matching", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rounds := []LoadRound{
+		{Target: "server", CPUPerRequest: 6 * time.Millisecond},
+		{Target: "stand-in", CPUPerRequest: 1500 * time.Microsecond, Spin: time.Millisecond},
+		{Target: "server", CPUPerRequest: 9 * time.Millisecond},
+	}
+	if got, err := matchStandIn(ctx, base, time.Millisecond, rounds[:1]); err != nil || got != time.Millisecond {
+		t.Fatalf("before the stand-in's first round: %v, %v; want its busy time kept", got, err)
+	}
+	got, err := matchStandIn(ctx, base, time.Millisecond, rounds)
+	if err != nil || got != 8500*time.Microsecond {
+		t.Fatalf("matched busy time %v, %v; want 8.5ms (the server's 9ms less the stand-in's own 0.5ms)", got, err)
+	}
+	start := time.Now()
+	resp, err := http.Get(base + "/v1/feed?user_id=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d := time.Since(start); d < 8500*time.Microsecond {
+		t.Fatalf("a feed took %v after the busy time was set to 8.5ms", d)
+	}
+	req, _ := http.NewRequest(http.MethodPut, base+"/spin?d=-1s", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a negative busy time: %s, want 400", resp.Status)
+	}
+}
