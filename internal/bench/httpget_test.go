@@ -265,3 +265,32 @@ func TestLoad_CountsTheWaitForAFreeConnection(t *testing.T) {
 		t.Fatalf("the fastest request took %v, under the server's 20 ms", got)
 	}
 }
+
+// A load stopped halfway returns its context's error once the answers in
+// flight are in, and leaves no goroutine behind.
+func TestLoad_StopsWhenCancelled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		_, _ = w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Load(ctx, LoadConfig{URL: srv.URL, Token: "t", Rate: 200, Duration: 10 * time.Second, Users: 10, Workers: 8})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a cancelled load returned %v, want its context's error", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("a load cancelled after 300 ms returned after %v", d)
+	}
+	srv.CloseClientConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		t.Fatalf("%d goroutines after the load, %d before", n, before)
+	}
+}

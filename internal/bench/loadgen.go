@@ -136,9 +136,11 @@ func run(ctx context.Context, getters []*getter, cfg LoadConfig, d time.Duration
 		jobs chan job
 	}
 	free := make(chan *worker, len(getters))
+	workers := make([]*worker, len(getters))
 	var wg sync.WaitGroup
-	for _, g := range getters {
+	for k, g := range getters {
 		w := &worker{g: g, jobs: make(chan job, 1)}
+		workers[k] = w
 		free <- w
 		wg.Add(1)
 		go func() {
@@ -189,13 +191,8 @@ func run(ctx context.Context, getters []*getter, cfg LoadConfig, d time.Duration
 		}
 	}()
 	<-done
-	for range getters { // every worker back: every answer in
-		select {
-		case w := <-free:
-			close(w.jobs)
-		case <-ctx.Done():
-			return LoadResult{}, ctx.Err()
-		}
+	for _, w := range workers { // each ends once its answer is in
+		close(w.jobs)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
