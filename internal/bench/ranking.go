@@ -452,12 +452,10 @@ func Ranking(ctx context.Context, cfg RankingConfig) (RankingResult, error) {
 	spin := cfg.StandIn
 	for round := range max(1, cfg.Rounds) {
 		for _, t := range targets {
-			if t.name == "stand-in" {
-				if cfg.StandInMatch {
-					var err error
-					if spin, err = matchStandIn(ctx, t.base, spin, res.Rounds); err != nil {
-						return res, err
-					}
+			if t.name == "stand-in" && cfg.StandInMatch {
+				var err error
+				if spin, err = matchStandIn(ctx, t.base, spin, res.Rounds); err != nil {
+					return res, err
 				}
 			}
 			before := handlerTimes(ctx, t.base)
