@@ -13,10 +13,9 @@ import (
 // if there is any, the first of equals.
 //
 // Each candidate's value is kept in a compact array and computed again
-// only when a product of its brand or category is taken, from what the
-// taken products' brands, categories and (category, brand) pairs cover:
-// a step reads three small arrays per candidate instead of the
-// candidates themselves twice. The order is exactly the exhaustive one's.
+// only when a product of its brand or category is taken (its maxSim is
+// then 1 if a taken product has both, else 0.5): a step reads a few
+// small arrays per candidate instead of the candidates themselves twice. The order is exactly the exhaustive one's.
 // The result lives in sc until the request is done.
 func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 	out := sc.order[:0]
@@ -58,16 +57,14 @@ func (r *Ranker) rerank(cands []cand, depth, limit int, sc *scratch) []*cand {
 }
 
 // rerankScratch is rerank's working memory: each candidate's value, brand,
-// category and (category, brand) pair numbered densely, what the taken
-// products cover of them, and each brand's count on the page.
+// category and (category, brand) pair numbered densely, the pairs taken,
+// and each brand's count on the page.
 type rerankScratch struct {
 	brands, cats, pairs slotTable
 	val                 []float64
 	taken               []bool
 	brand, cat, pair    []int32 // per candidate; cat and pair -1 without a category
-	brandTaken          []bool
-	catTaken            []bool
-	pairTaken           []bool
+	pairTaken           []bool  // a taken product has the pair
 	onPage              []int32 // by brand
 }
 
@@ -89,8 +86,6 @@ func (rr *rerankScratch) prepare(cands []cand, lambda float64) {
 		rr.val[k] = lambda*c.rel - (1-lambda)*c.maxSim
 		rr.taken[k] = c.taken
 	}
-	rr.brandTaken = grow(&rr.brandTaken, int(rr.brands.n))
-	rr.catTaken = grow(&rr.catTaken, int(rr.cats.n))
 	rr.pairTaken = grow(&rr.pairTaken, int(rr.pairs.n))
 	rr.onPage = grow(&rr.onPage, int(rr.brands.n))
 }
@@ -101,9 +96,7 @@ func (rr *rerankScratch) take(t int, cands []cand, lambda float64) {
 	b, c := rr.brand[t], rr.cat[t]
 	rr.taken[t] = true
 	rr.onPage[b]++
-	rr.brandTaken[b] = true
 	if c >= 0 {
-		rr.catTaken[c] = true
 		rr.pairTaken[rr.pair[t]] = true
 	}
 	for k := range rr.val {
